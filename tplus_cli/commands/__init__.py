@@ -1,0 +1,1 @@
+"""One module per command group; thin: parse, call the client, render."""

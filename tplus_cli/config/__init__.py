@@ -1,0 +1,1 @@
+"""Paths, environment variables, profiles, settings and the key store."""

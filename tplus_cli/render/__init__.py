@@ -1,0 +1,1 @@
+"""Presentation only: models in, text out. No network."""

@@ -1,0 +1,1 @@
+"""The local T+-compatible venue: engine, ledger, store, handlers, server, embedded transport."""
