@@ -39,6 +39,28 @@ def root(
     """Trade on T+ from the command line."""
 
 
+def _register_commands() -> None:
+    # Each command module is light at import time; heavy imports live inside commands.
+    from tplus_cli.commands import (
+        balances,
+        book,
+        keys,
+        markets,
+        order,
+        profile,
+        stream,
+        trades,
+        transfer,
+        venue,
+    )
+
+    for module in (keys, profile, markets, book, order, balances, trades, transfer, stream, venue):
+        module.register(app)
+
+
+_register_commands()
+
+
 def main() -> None:
     """Run the app; the single place exceptions become messages and exit codes."""
     debug = os.environ.get("TPLUS_DEBUG", "") not in ("", "0")
