@@ -68,6 +68,12 @@ def parse_decimal(value: str | int | Decimal, *, what: str, positive: bool = Fal
     return result
 
 
+def _pow10(n: int) -> int:
+    """10**n for n >= 0, typed as int (mypy types `int ** int` as Any)."""
+    result: int = 10**n
+    return result
+
+
 def _scale(value: Decimal, decimals: int, *, what: str, rounding: str | None) -> int:
     """value × 10^decimals as an exact int, or rounded as asked, by integer arithmetic only."""
     sign, digits, exponent = value.as_tuple()
@@ -79,11 +85,11 @@ def _scale(value: Decimal, decimals: int, *, what: str, rounding: str | None) ->
     if shift >= 0:
         if shift > 80:  # far beyond any U256: refuse before building a huge power of ten
             raise UnitsError(f"{what}: {value} is too large")
-        magnitude = coefficient * 10**shift
+        magnitude = coefficient * _pow10(shift)
     elif -shift > len(digits):  # nonzero and smaller than one unit: cannot divide evenly
         magnitude = _rounded(0, 1, sign, value, decimals, what=what, rounding=rounding)
     else:
-        quotient, remainder = divmod(coefficient, 10**-shift)
+        quotient, remainder = divmod(coefficient, _pow10(-shift))
         magnitude = _rounded(
             quotient, remainder, sign, value, decimals, what=what, rounding=rounding
         )
