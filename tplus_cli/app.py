@@ -1,18 +1,32 @@
-"""Root Typer app and the one error boundary, `main()`.
+"""Root Typer app, the global options, and the one error boundary, `main()`.
 
-Importing this module must stay cheap: only typer and tplus_cli.errors at module level.
-Sub-apps are registered here; their heavy imports happen inside their commands.
+Importing this module must stay cheap: only typer, the stdlib and tplus_cli.errors /
+commands._options at module level. Sub-apps are registered here via each command module's
+`register(app)`; their heavy imports happen inside their commands.
+
+Error boundary (`run`): TplusError -> "Error: ..." + "Hint: ..." on stderr (a JSON object under
+json/ndjson output) and its ExitCode; Typer usage errors -> exit 2 with one line; client
+errors -> mapped by `runtime.translate`; Ctrl-C -> 130; anything else -> exit 1 with a one-line
+message suggesting --debug. Tracebacks only with --debug or TPLUS_DEBUG=1.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tplus_cli import __version__
-from tplus_cli.errors import ExitCode, TplusError
+from tplus_cli.commands._options import FIELDS_HELP, OUTPUT_HELP, YES_HELP, OutputFormat
+from tplus_cli.errors import ExitCode, TplusError, UsageError
+
+if TYPE_CHECKING:
+    from tplus_cli.runtime import Runtime
 
 app = typer.Typer(
     name="tplus",
@@ -24,6 +38,13 @@ app = typer.Typer(
 )
 
 
+@dataclass
+class RuntimeSlot:
+    """Passed as ctx.obj by `run()` so the boundary can see the Runtime the callback built."""
+
+    runtime: Runtime | None = None
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"tplus {__version__}")
@@ -32,11 +53,67 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
+    ctx: typer.Context,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile", "-p", help="Profile to use. \\[env: TPLUS_PROFILE]", show_default=False
+        ),
+    ] = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint",
+            help='"embedded" or an http(s) URL; overrides the profile. \\[env: TPLUS_ENDPOINT]',
+            show_default=False,
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key", "-k", help="Signing key name. \\[env: TPLUS_KEY]", show_default=False
+        ),
+    ] = None,
+    output: Annotated[
+        OutputFormat | None,
+        typer.Option("-o", "--output", help=OUTPUT_HELP, case_sensitive=False, show_default=False),
+    ] = None,
+    fields: Annotated[
+        str | None, typer.Option("--fields", help=FIELDS_HELP, metavar="A,B,C")
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option("-v", "--verbose", count=True, help="More detail on stderr.")
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only data and errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks. \\[env: TPLUS_DEBUG=1]")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=YES_HELP)] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
-    """Trade on T+ from the command line."""
+    """Trade on T+ from the command line; the local paper venue works offline."""
+    from tplus_cli.runtime import GlobalOptions, Runtime
+
+    options = GlobalOptions(
+        profile=profile,
+        endpoint=endpoint,
+        key=key,
+        output=output.value if output is not None else None,
+        fields=fields,
+        verbose=verbose,
+        quiet=quiet,
+        debug=debug,
+        yes=yes,
+    )
+    rt = Runtime(options)
+    if isinstance(ctx.obj, RuntimeSlot):
+        ctx.obj.runtime = rt
+    ctx.obj = rt
 
 
 def _register_commands() -> None:
@@ -61,22 +138,93 @@ def _register_commands() -> None:
 _register_commands()
 
 
-def main() -> None:
-    """Run the app; the single place exceptions become messages and exit codes."""
-    debug = os.environ.get("TPLUS_DEBUG", "") not in ("", "0")
+# --- the error boundary --------------------------------------------------------------------
+
+
+def _argv_wants_json(args: Sequence[str]) -> bool:
+    """Best effort when no Runtime exists yet: is json/ndjson output asked for?"""
+    value = os.environ.get("TPLUS_OUTPUT", "")
+    for i, arg in enumerate(args):
+        if arg in ("-o", "--output") and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--output="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-o") and len(arg) > 2:
+            value = arg[2:]
+    from tplus_cli.runtime import json_errors_for
+
+    return json_errors_for(value or "auto")
+
+
+def _report(err: TplusError, as_json: bool) -> int:
+    if as_json:
+        sys.stderr.write(json.dumps(err.to_json(), ensure_ascii=False) + "\n")
+    else:
+        sys.stderr.write(f"Error: {err.message}\n")
+        if err.hint:
+            sys.stderr.write(f"Hint: {err.hint}\n")
+    sys.stderr.flush()
+    return int(err.exit_code)
+
+
+def _usage_error(exc: typer.TyperException) -> TplusError:
+    message = exc.format_message()
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else "tplus"
+    err = UsageError(message, hint=f"{path} --help")
+    err.exit_code = ExitCode(exc.exit_code) if exc.exit_code in (1, 2) else ExitCode.USAGE
+    return err
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return the exit code; the single place errors become messages."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    slot = RuntimeSlot()
+    debug = "--debug" in args or os.environ.get("TPLUS_DEBUG", "") not in ("", "0")
+
+    def wants_json() -> bool:
+        return slot.runtime.wants_json_errors() if slot.runtime else _argv_wants_json(args)
+
     try:
-        rv = app(standalone_mode=False)
-    except TplusError as exc:
-        if debug:
-            raise
-        sys.stderr.write(f"Error: {exc.message}\n")
-        if exc.hint:
-            sys.stderr.write(f"Hint: {exc.hint}\n")
-        raise SystemExit(int(exc.exit_code)) from None
+        rv = app(args=args, prog_name="tplus", standalone_mode=False, obj=slot)
+        return rv if isinstance(rv, int) else 0
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
-        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
-    raise SystemExit(rv if isinstance(rv, int) else 0)
+        return int(ExitCode.INTERRUPTED)
+    except typer.Abort:
+        sys.stderr.write("Aborted.\n")
+        return int(ExitCode.ERROR)
+    except typer.TyperException as exc:
+        return _report(_usage_error(exc), wants_json())
+    except BrokenPipeError:
+        # The reader went away (`tplus ... | head`): stop quietly.
+        sys.stdout = open(os.devnull, "w")
+        return int(ExitCode.ERROR)
+    except Exception as exc:
+        from tplus_cli.runtime import translate
+
+        err = translate(exc)
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        if err is None:
+            err = TplusError(
+                f"unexpected {type(exc).__name__}: {exc}",
+                hint="run again with --debug (or TPLUS_DEBUG=1) for a traceback",
+                code="INTERNAL",
+            )
+        if isinstance(err, TplusError) and err.exit_code == ExitCode.INTERRUPTED:
+            sys.stderr.write("Interrupted.\n")
+            return int(ExitCode.INTERRUPTED)
+        return _report(err, wants_json())
+
+
+def main() -> None:
+    """Console-script entry point: `tplus`."""
+    raise SystemExit(run())
 
 
 if __name__ == "__main__":
