@@ -4,10 +4,12 @@ Every signed operation is rebuilt from its readable `inputs` with our builders, 
 vector key, and compared with tpluspy's signature, body JSON and body bytes; then a server-style
 verifier rebuilds it from a key-reversed body (spec §3.16).
 
-Sections not about signing are covered elsewhere: `reads`, `mds_reads`, `error_classification`,
-`auth_handshake*` (request sequence and headers), `retry_after_401`, `websocket`,
-`ws_parser_checks` and `token_cache` → tests/client/test_api_vectors.py (client-api).
-`asset_identifiers` → tests/client/test_assets.py; `keyfile` → tests/client/test_keyfile.py.
+Sections not about signing belong to the client-api tests: `auth_handshake*` request sequence
+and headers and `retry_after_401` → tests/client/test_auth.py; `reads`, `mds_reads`,
+`error_classification`, `websocket` and `ws_parser_checks` → the client-api read/stream tests.
+Here we check only the auth *signatures* and body bytes (test_auth_nonce_signatures).
+`asset_identifiers` → tests/client/test_assets.py; `keyfile` and `token_cache` →
+tests/client/test_keyfile.py.
 """
 
 from __future__ import annotations
