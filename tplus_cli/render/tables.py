@@ -69,7 +69,7 @@ def build_table(
 
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for column in columns:
-        table.add_column(Text(column.title), justify=_justify(column, rows), no_wrap=False)
+        table.add_column(Text(column.title), justify=_justify(column, rows), overflow="fold")
     for row in rows:
         table.add_row(*(Text(cell_text(row.get(c.key))) for c in columns))
     return table
