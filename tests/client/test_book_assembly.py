@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pytest
@@ -23,8 +24,8 @@ D = Decimal
 
 
 def upd(
-    seq: int, bids: list[tuple[str, str]] = (), asks: list[tuple[str, str]] = ()
-) -> DepthUpdate:  # type: ignore[assignment]
+    seq: int, bids: Sequence[tuple[str, str]] = (), asks: Sequence[tuple[str, str]] = ()
+) -> DepthUpdate:
     return DepthUpdate(
         tuple((D(p), D(q)) for p, q in bids), tuple((D(p), D(q)) for p, q in asks), seq
     )
