@@ -1,0 +1,155 @@
+"""Basic WebSocket streams (spec §8.1–8.3): one connection, parsed frames, no reconnection.
+
+The WsConnect seam lets the embedded venue (or a test) replace the network: it is any
+callable `(url, headers) -> async context manager yielding a WsConnection`. A connector
+raises `HandshakeRejected(status, body)` when the server refuses the upgrade, and
+`recv()` raises `StreamClosed(clean=...)` when the stream ends. Reconnection and resync
+live one layer up (client/stream.py), on top of `frames()`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
+
+from tplus_cli.client.errors import Unavailable, error_from_response
+from tplus_cli.client.transport import ws_origin, ws_url
+
+T = TypeVar("T")
+MAX_FRAME_BYTES = 1 << 20  # 1 MiB, the websockets default tpluspy runs with
+CONTROL_TYPES = frozenset({"subscriptions", "ping", "pong"})
+
+
+class StreamClosed(Unavailable):
+    """The stream ended: `clean` for a normal close (1000/1001), else an abnormal drop."""
+
+    def __init__(self, message: str = "stream closed", *, clean: bool) -> None:
+        super().__init__(message, retryable=not clean)
+        self.clean = clean
+
+
+class HandshakeRejected(Exception):
+    """The server answered the upgrade with an HTTP status instead of 101."""
+
+    def __init__(self, status: int, body: bytes = b"") -> None:
+        super().__init__(f"WebSocket handshake rejected with HTTP {status}")
+        self.status = status
+        self.body = body
+
+
+class WsConnection(Protocol):
+    """What a stream needs from an open WebSocket."""
+
+    async def recv(self) -> str:
+        """The next text frame; raises StreamClosed when the stream ends."""
+        ...
+
+    async def close(self) -> None:
+        """Close politely."""
+        ...
+
+
+WsConnect = Callable[[str, Mapping[str, str]], AbstractAsyncContextManager[WsConnection]]
+HeaderSource = Callable[[str | None], Awaitable[dict[str, str]]]
+
+origin_of = ws_origin
+url_of = ws_url
+
+
+class _WebsocketsConnection:
+    """Adapts a `websockets` asyncio connection to WsConnection."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def recv(self) -> str:
+        import websockets
+
+        try:
+            message = await self._conn.recv()
+        except websockets.ConnectionClosedOK:
+            raise StreamClosed(clean=True) from None
+        except websockets.ConnectionClosed as exc:
+            raise StreamClosed(f"stream dropped: {exc}", clean=False) from None
+        return message if isinstance(message, str) else bytes(message).decode("utf-8", "replace")
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+
+@asynccontextmanager
+async def websockets_connect(url: str, headers: Mapping[str, str]) -> AsyncIterator[WsConnection]:
+    """Default connector on `websockets` (asyncio client, 1 MiB frames, Origin as its own field)."""
+    import websockets
+    from websockets.asyncio.client import connect
+
+    extra = {k: v for k, v in headers.items() if k.lower() != "origin"}
+    origin = next((v for k, v in headers.items() if k.lower() == "origin"), None)
+    try:
+        conn = await connect(
+            url,
+            additional_headers=extra,
+            origin=origin,  # type: ignore[arg-type]
+            max_size=MAX_FRAME_BYTES,
+            open_timeout=10,
+        )
+    except websockets.InvalidStatus as exc:
+        raise HandshakeRejected(exc.response.status_code, bytes(exc.response.body or b"")) from None
+    except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
+        raise Unavailable(f"cannot open stream {url}: {exc}") from None
+    try:
+        yield _WebsocketsConnection(conn)
+    finally:
+        await conn.close()
+
+
+def decode_frame(text: str) -> Any | None:
+    """A frame's JSON (decimals exact), or None for junk and control/heartbeat frames."""
+    try:
+        value = json.loads(text, parse_float=Decimal)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and value.get("type") in CONTROL_TYPES:
+        return None
+    return value
+
+
+async def frames(
+    connect: WsConnect, url: str, headers: HeaderSource, *, authenticated: bool
+) -> AsyncIterator[Any]:
+    """Yield decoded frames until a clean close; a 401/403 handshake gets one re-auth and retry."""
+    rejected: str | None = None
+    for attempt in range(2):
+        sent = await headers(rejected)
+        try:
+            async with connect(url, sent) as conn:
+                while True:
+                    try:
+                        text = await conn.recv()
+                    except StreamClosed as closed:
+                        if closed.clean:
+                            return
+                        raise
+                    value = decode_frame(text)
+                    if value is not None:
+                        yield value
+        except HandshakeRejected as exc:
+            token = sent.get("Authorization", "").removeprefix("Bearer ")
+            if exc.status in (401, 403) and attempt == 0 and (token or authenticated):
+                rejected = token or None
+                continue
+            raise error_from_response(exc.status, exc.body) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def parsed(source: AsyncIterator[Any], parse: Callable[[Any], T]) -> AsyncIterator[T]:
+    """Apply `parse` to each frame, skipping frames it rejects (the stream goes on, spec §8.2)."""
+    async for frame in source:
+        try:
+            item = parse(frame)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+        yield item
