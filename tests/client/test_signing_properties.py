@@ -293,6 +293,14 @@ def test_verify_body_refusals() -> None:
         s.verify_body("create", dict(body, signature=[True] * 64))
     with pytest.raises(s.SignatureInvalid, match="no signature"):
         s.verify_body("create", dict(body, signature=[]))
+    unsigned = s.verify_body("create", dict(body, signature=[]), allow_unsigned=True)
+    assert not unsigned.master_signed and unsigned.cosigners == ()
+    cosigned = s.sign_object(GOOD, master=SEED, cosigners=[COSIGNER]).additional_signers
+    with pytest.raises(s.SignatureInvalid, match="duplicate signer"):
+        s.verify_body("create", dict(body, additional_signers=cosigned * 2))
+    as_master = s.sign_object(GOOD, master=None, cosigners=[SEED]).additional_signers
+    with pytest.raises(s.SignatureInvalid, match="duplicate signer"):
+        s.verify_body("create", dict(body, additional_signers=as_master))
     secp = {"signer": {"Secp256k1": [2] * 33}, "signature": [0] * 64}
     with pytest.raises(s.SignatureInvalid, match="Secp256k1"):
         s.verify_body("create", dict(body, additional_signers=[secp]))

@@ -5,11 +5,11 @@ vector key, and compared with tpluspy's signature, body JSON and body bytes; the
 verifier rebuilds it from a key-reversed body (spec §3.16).
 
 Sections not about signing belong to the client-api tests: `auth_handshake*` request sequence
-and headers and `retry_after_401` → tests/client/test_auth.py; `reads`, `mds_reads`,
-`error_classification`, `websocket` and `ws_parser_checks` → the client-api read/stream tests.
-Here we check only the auth *signatures* and body bytes (test_auth_nonce_signatures).
-`asset_identifiers` → tests/client/test_assets.py; `keyfile` and `token_cache` →
-tests/client/test_keyfile.py.
+and headers and `retry_after_401` → tests/client/test_auth.py; `error_classification` →
+tests/client/test_errors.py; `reads` and `mds_reads` → tests/client/test_reads.py;
+`websocket` and `ws_parser_checks` → the client-api stream tests. Here we check only the auth
+*signatures* and body bytes (test_auth_nonce_signatures). `asset_identifiers` →
+tests/client/test_assets.py; `keyfile` and `token_cache` → tests/client/test_keyfile.py.
 """
 
 from __future__ import annotations

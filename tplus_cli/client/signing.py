@@ -412,6 +412,13 @@ def replace_object(
     )
 
 
+def _amount_text(amount: int | str, path: str) -> str:
+    """A U256 amount given as an int or a decimal string → its decimal-string wire form."""
+    if isinstance(amount, str):
+        return _decimal_string(amount, path)
+    return str(_int(amount, path, maximum=U256_MAX))
+
+
 def transfer_object(
     *,
     user: str,
@@ -422,18 +429,13 @@ def transfer_object(
     nonce: int,
 ) -> JsonDict:
     """The signed sub-account transfer `inner` (spec §3.9); the amount goes out as a decimal string."""
-    amount = (
-        str(_int(transfer_amount, "transfer_amount", maximum=U256_MAX))
-        if not isinstance(transfer_amount, str)
-        else transfer_amount
-    )
     return canonical_transfer(
         {
             "user": user,
             "source_index": source_index,
             "target_index": target_index,
             "transfer_asset": transfer_asset,
-            "transfer_amount": amount,
+            "transfer_amount": _amount_text(transfer_amount, "transfer_amount"),
             "target_account_type": None,
             "nonce": nonce,
         }
@@ -475,9 +477,14 @@ def withdrawal_object(
     *, tplus_user: str, asset: str, amount: int | str, nonce: int | None, target: str = ZERO_TARGET
 ) -> JsonDict:
     """The signed withdrawal `inner` (spec §3.12); `asset` and `target` already in wire form."""
-    text = str(_int(amount, "amount", maximum=U256_MAX)) if not isinstance(amount, str) else amount
     return canonical_withdrawal(
-        {"tplus_user": tplus_user, "asset": asset, "amount": text, "nonce": nonce, "target": target}
+        {
+            "tplus_user": tplus_user,
+            "asset": asset,
+            "amount": _amount_text(amount, "amount"),
+            "nonce": nonce,
+            "target": target,
+        }
     )
 
 
@@ -895,7 +902,7 @@ def _signature_list(value: object, path: str) -> list[int]:
 
 
 def _check(
-    message: bytes, account: str, body: Mapping[str, Any], cosigned: bool
+    message: bytes, account: str, body: Mapping[str, Any], cosigned: bool, allow_unsigned: bool
 ) -> tuple[bool, tuple[str, ...]]:
     """Verify the top-level and additional signatures of `body` over `message`."""
     signature = _signature_list(_get(body, "signature", "body"), "signature")
@@ -913,23 +920,31 @@ def _check(
         if name != "Ed25519":
             raise SignatureInvalid(f"{p}.signer: {name} additional signers are not supported")
         key = bytes(key_bytes).hex()
+        if key == account or key in keys:  # each key may add its weight only once
+            raise SignatureInvalid(f"{p}.signer: duplicate signer")
         if not verify(
             key, message, _byte_list(_get(entry, "signature", p), f"{p}.signature", (64,))
         ):
             raise SignatureInvalid(f"{p}.signature: does not verify")
         keys.append(key)
-    if not signature and not keys:
+    if not signature and not keys and not allow_unsigned:
         raise SignatureInvalid("signature: the request carries no signature at all")
     return bool(signature), tuple(keys)
 
 
-def verify_body(kind: str, body: Mapping[str, Any]) -> VerifiedRequest:
-    """Server side (spec §3.16): rebuild the signed object of a `kind` request and verify it."""
+def verify_body(
+    kind: str, body: Mapping[str, Any], *, allow_unsigned: bool = False
+) -> VerifiedRequest:
+    """Server side (spec §3.16): rebuild the signed object of a `kind` request and verify it.
+
+    Every signature present must verify. A request with no signature at all is refused unless
+    `allow_unsigned` (a delegated cancel, spec §2.6, which the bearer session authorizes).
+    """
     if kind == "auth":
         account = _account_id(_get(body, "user_id", "body"), "user_id")
         nonce = _str(_get(body, "nonce", "body"), "nonce")
         message = auth_message(nonce)
-        master, cosigners = _check(message, account, body, True)
+        master, cosigners = _check(message, account, body, True, allow_unsigned)
         return VerifiedRequest({"nonce": nonce}, message, account, master, cosigners)
     spec = _KINDS.get(kind)
     if spec is None:
@@ -942,7 +957,7 @@ def verify_body(kind: str, body: Mapping[str, Any]) -> VerifiedRequest:
     else:
         account = _account_id(_get(body, "signer", "body"), "signer")
     message = signing_bytes(obj, ensure_ascii=spec.ensure_ascii)
-    master, cosigners = _check(message, account, body, spec.cosigned)
+    master, cosigners = _check(message, account, body, spec.cosigned, allow_unsigned)
     return VerifiedRequest(obj, message, account, master, cosigners)
 
 
