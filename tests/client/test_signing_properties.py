@@ -253,6 +253,14 @@ def test_builder_refusals() -> None:
         s.trigger_object(None, "parent")
     with pytest.raises(s.SigningError, match="side"):
         s.order_object(**{**_order_kwargs(), "side": "Ask"})
+    with pytest.raises(s.SigningError, match="expected true or false"):
+        s.tif_gtc(1)  # type: ignore[arg-type]
+    with pytest.raises(s.SigningError, match="out of range"):
+        s.price_below(-1)
+    with pytest.raises(s.SigningError, match="exceeds U256"):
+        s.withdrawal_object(tplus_user=ACCOUNT, asset="1", amount="9" * 5000, nonce=None)
+    with pytest.raises(s.SigningError, match="out of range"):
+        s.withdrawal_object(tplus_user=ACCOUNT, asset="1", amount=2**256, nonce=None)
     with pytest.raises(s.SigningError, match="floats"):
         s.canonical_json({"a": [1.5]})
     cancel = s.cancel_object(order_id="a", asset_id="1", signer=ACCOUNT)

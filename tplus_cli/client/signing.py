@@ -183,7 +183,7 @@ def _decimal_string(value: object, path: str) -> str:
     """A U256 amount written as a decimal string (spec §3.2 rule 4)."""
     if not isinstance(value, str) or _DECIMAL.fullmatch(value) is None:
         raise SigningError(f"{path}: expected a decimal integer string, got {_kind(value)}")
-    if int(value) > U256_MAX:
+    if len(value.lstrip("0")) > len(str(U256_MAX)) or int(value) > U256_MAX:
         raise SigningError(f"{path}: exceeds U256")
     return value
 
@@ -247,32 +247,34 @@ def _byte_list(value: object, path: str, lengths: Sequence[int]) -> list[int]:
 
 def tif_gtc(post_only: bool = False) -> JsonDict:
     """Good-till-cancelled time in force."""
-    return {"GTC": {"post_only": post_only}}
+    return _canonical_tif({"GTC": {"post_only": post_only}}, "time_in_force")
 
 
 def tif_gtd(post_only: bool, timestamp_ns: int) -> JsonDict:
     """Good-till-date time in force, expiring at `timestamp_ns` (Unix ns)."""
-    return {"GTD": {"post_only": post_only, "timestamp_ns": timestamp_ns}}
+    return _canonical_tif(
+        {"GTD": {"post_only": post_only, "timestamp_ns": timestamp_ns}}, "time_in_force"
+    )
 
 
 def tif_ioc(fill_or_kill: bool = False) -> JsonDict:
     """Immediate-or-cancel time in force; `fill_or_kill` makes it all-or-nothing."""
-    return {"IOC": {"fill_or_kill": fill_or_kill}}
+    return _canonical_tif({"IOC": {"fill_or_kill": fill_or_kill}}, "time_in_force")
 
 
 def price_above(price: int) -> JsonDict:
     """Trigger condition: activate when the price crosses up through `price` (book units)."""
-    return {"PriceAbove": {"price": price}}
+    return _canonical_condition({"PriceAbove": {"price": price}}, "condition")
 
 
 def price_below(price: int) -> JsonDict:
     """Trigger condition: activate when the price crosses down through `price` (book units)."""
-    return {"PriceBelow": {"price": price}}
+    return _canonical_condition({"PriceBelow": {"price": price}}, "condition")
 
 
 def target_object(account: int = 1, is_spot: bool = True) -> JsonDict:
     """The sub-account an order trades for; default margin account spending spot balance."""
-    return {"account": account, "is_spot": is_spot}
+    return _canonical_target({"account": account, "is_spot": is_spot}, "target")
 
 
 def limit_details(
