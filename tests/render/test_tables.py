@@ -32,7 +32,7 @@ def test_table_golden() -> None:
     assert [line.rstrip() for line in text.splitlines()] == [
         "Px",
         "symbol ┃    price",
-        "━━━━━━━╇━━━━━━━━━━",
+        "━━━━━━━╇━━━━━━━━━",
         "BTC    │ 65000.25",
         "ETH    │     3000",
     ]
