@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Variables that steer the test harness itself (not tplus configuration) survive the seal.
+HARNESS_VARS = ("TPLUS_TEST_", "TPLUS_TPLUSPY_PYTHON")
+
 
 def _memory_backend() -> object:
     import keyring.backend
@@ -38,7 +41,7 @@ def sealed_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     """Point config and data dirs at a temp dir, drop every real TPLUS_* variable, and swap
     in an in-memory keyring (tests that need a real or absent keyring override it)."""
     for name in list(os.environ):
-        if name.startswith("TPLUS_"):
+        if name.startswith("TPLUS_") and not name.startswith(HARNESS_VARS):
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     home.mkdir()
