@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal
@@ -464,17 +465,21 @@ class TplusClient:
         build.check_fee_rate(max_fee_rate)
         if order_id is not None:
             build.check_order_id(order_id)
-        build.human(quantity, "quantity")
-        build.human(price, "price")
+        build.positive(quantity, "quantity")
+        build.positive(price, "price")
+        for name, value in (("trigger_above", trigger_above), ("trigger_below", trigger_below)):
+            if value is not None:
+                build.positive(value, name)
+        if trigger_above is not None and trigger_below is not None:
+            raise InvalidInput("give at most one of trigger_above / trigger_below")
+        build.tif_object(tif, until_ns=until_ns, post_only=post_only, now_ns=None)
         market = await self._trading_market(asset)
         qty = build.quantity_int(market, quantity)
         px = build.price_int(market, price)
         trig = build.trigger(market, trigger_above, trigger_below, parent_order_id)
-        tif_obj = build.tif_object(
-            tif, until_ns=until_ns, post_only=post_only, now_ns=self._clock()
-        )
 
         def order(oid: str, now: int) -> dict[str, Any]:
+            tif_obj = build.tif_object(tif, until_ns=until_ns, post_only=post_only, now_ns=now)
             return signing.order_object(
                 signer=self._pk(),
                 order_id=oid,
@@ -530,7 +535,15 @@ class TplusClient:
             raise InvalidInput(
                 "max_sellable_quantity (a base cap) pairs only with a quote quantity"
             )
-        build.human(quantity, "quantity")
+        build.positive(quantity, "quantity" if not quote else "quote quantity")
+        for name, value in (
+            ("max_sellable_amount", max_sellable_amount),
+            ("max_sellable_quantity", max_sellable_quantity),
+            ("trigger_above", trigger_above),
+            ("trigger_below", trigger_below),
+        ):
+            if value is not None:
+                build.positive(value, name)
         market = await self._trading_market(asset)
         pd, qd = market.price_decimals, market.quantity_decimals
         if quote:
@@ -687,6 +700,14 @@ class TplusClient:
                 raise InvalidInput("replace needs a new price, quantity or trigger")
         if clear_trigger and (trigger_above is not None or trigger_below is not None):
             raise InvalidInput("clear_trigger contradicts a new trigger")
+        for name, value in (
+            ("price", price),
+            ("quantity", quantity),
+            ("trigger_above", trigger_above),
+            ("trigger_below", trigger_below),
+        ):
+            if value is not None:
+                build.positive(value, name)
         market = await self._trading_market(asset)
         new_px = None if price is None else build.price_int(market, price)
         new_qty = None if quantity is None else build.quantity_int(market, quantity)
@@ -759,7 +780,7 @@ class TplusClient:
         replace/amend this client made, else null (original signed terms).
         """
         build.check_order_id(order_id)
-        build.human(quantity, "quantity")
+        build.positive(quantity, "quantity")
         market = await self._trading_market(asset)
         new_qty = build.quantity_int(market, quantity)
         live = await self.find_order(order_id, market.asset_id)
@@ -822,7 +843,7 @@ class TplusClient:
         build.check_sub_account(target)
         if source == target:
             raise InvalidInput("source and target sub-accounts are the same")
-        build.human(amount, "amount")
+        build.positive(amount, "amount")
         try:
             raw = units.to_inventory_units(amount, what="amount")
         except units.UnitsError as exc:
@@ -868,6 +889,25 @@ class TplusClient:
             lambda rejected: self.ws_headers(auth=auth, rejected=rejected),
             authenticated=auth,
         )
+
+    def dialer(
+        self, path: str, *, auth: bool
+    ) -> Callable[[bool], AbstractAsyncContextManager[ws.WsConnection]]:
+        """A `dial(refresh_auth)` for the reconnecting layer (client/stream.py): one connection per call.
+
+        `refresh_auth=True` replaces the current token first (after a 401/403 handshake);
+        a refused handshake raises the ClientError its status maps to.
+        """
+        url = ws.url_of(self.base_url, path)
+
+        @asynccontextmanager
+        async def dial(refresh_auth: bool) -> AsyncIterator[ws.WsConnection]:
+            rejected = self._session.current_token if refresh_auth else None
+            headers = await self.ws_headers(auth=auth, rejected=rejected)
+            async with ws.open_stream(self._ws_connect, url, headers) as conn:
+                yield conn
+
+        return dial
 
     async def stream_orders(self) -> AsyncIterator[OrderEvent]:
         """Our order lifecycle events (`/orders`)."""

@@ -63,6 +63,11 @@ class Session:
     def _fresh(self, token: Token) -> bool:
         return self._clock_ns() + REFRESH_MARGIN_NS < token.expiry_ns
 
+    @property
+    def current_token(self) -> str | None:
+        """The token in use (possibly stale), to name it as rejected when forcing a refresh."""
+        return None if self._token is None else self._token.value
+
     def clear(self) -> None:
         """Forget the token (e.g. after a failed handshake)."""
         self._token = None

@@ -28,11 +28,17 @@ def human(value: object, what: str) -> Decimal:
         raise InvalidInput(f"{what}: {exc}") from None
 
 
-def book_int(value: object, decimals: int, what: str, *, positive: bool = True) -> int:
-    """Human value → exact book-unit int; excess precision is InvalidInput naming the step."""
+def positive(value: object, what: str) -> Decimal:
+    """human() that must also be > 0 (quantities, prices, caps)."""
     number = human(value, what)
-    if positive and number <= 0:
+    if number <= 0:
         raise InvalidInput(f"{what} must be positive, got {number}")
+    return number
+
+
+def book_int(value: object, decimals: int, what: str, *, positive_only: bool = True) -> int:
+    """Human value → exact book-unit int; excess precision is InvalidInput naming the step."""
+    number = positive(value, what) if positive_only else human(value, what)
     try:
         return units.to_book_units(number, decimals, what=what)
     except units.UnitsError as exc:
@@ -93,9 +99,9 @@ def trigger(
 
 
 def tif_object(
-    tif: str, *, until_ns: int | None, post_only: bool, now_ns: int
+    tif: str, *, until_ns: int | None, post_only: bool, now_ns: int | None
 ) -> Mapping[str, Any]:
-    """The TIF union for a limit order, refusing contradictory options."""
+    """The TIF union for a limit order; refuses contradictions (and a past expiry given `now_ns`)."""
     if tif not in TIFS:
         raise InvalidInput(f"time in force must be one of {', '.join(TIFS)}, got {tif!r}")
     if tif != "gtd" and until_ns is not None:
@@ -107,7 +113,7 @@ def tif_object(
     if tif == "gtd":
         if until_ns is None or isinstance(until_ns, bool) or not isinstance(until_ns, int):
             raise InvalidInput("a gtd order needs an expiry timestamp (until_ns)")
-        if until_ns <= now_ns:
+        if now_ns is not None and until_ns <= now_ns:
             raise InvalidInput("the gtd expiry is in the past")
         return signing.tif_gtd(post_only, until_ns)
     return signing.tif_ioc(fill_or_kill=tif == "fok")

@@ -15,7 +15,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
-from tplus_cli.client.errors import Unavailable, error_from_response
+from tplus_cli.client.errors import ClientError, Unavailable, error_from_response
 from tplus_cli.client.transport import ws_origin, ws_url
 
 T = TypeVar("T")
@@ -106,6 +106,25 @@ async def websockets_connect(url: str, headers: Mapping[str, str]) -> AsyncItera
         await conn.close()
 
 
+@asynccontextmanager
+async def open_stream(
+    connect: WsConnect, url: str, headers: Mapping[str, str]
+) -> AsyncIterator[WsConnection]:
+    """One connection; a refused handshake becomes the ClientError its status maps to (§7.2)."""
+    try:
+        cm = connect(url, headers)
+        conn = await cm.__aenter__()
+    except HandshakeRejected as exc:
+        raise error_from_response(exc.status, exc.body) from None
+    try:
+        yield conn
+    except BaseException as exc:
+        if not await cm.__aexit__(type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        await cm.__aexit__(None, None, None)
+
+
 def decode_frame(text: str) -> Any | None:
     """A frame's JSON (decimals exact), or None for junk and control/heartbeat frames."""
     try:
@@ -125,7 +144,7 @@ async def frames(
     for attempt in range(2):
         sent = await headers(rejected)
         try:
-            async with connect(url, sent) as conn:
+            async with open_stream(connect, url, sent) as conn:
                 while True:
                     try:
                         text = await conn.recv()
@@ -136,12 +155,12 @@ async def frames(
                     value = decode_frame(text)
                     if value is not None:
                         yield value
-        except HandshakeRejected as exc:
+        except ClientError as exc:
             token = sent.get("Authorization", "").removeprefix("Bearer ")
             if exc.status in (401, 403) and attempt == 0 and (token or authenticated):
                 rejected = token or None
                 continue
-            raise error_from_response(exc.status, exc.body) from None
+            raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
