@@ -187,6 +187,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     try:
         rv = app(args=args, prog_name="tplus", standalone_mode=False, obj=slot)
+        if rv == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C into Exit(130) silently
+            sys.stderr.write("Interrupted.\n")
         return rv if isinstance(rv, int) else 0
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -146,7 +146,9 @@ class Runtime:
     @property
     def output_format(self) -> str:
         """table | json | ndjson | csv; `auto` is table on a TTY and json when piped."""
-        chosen = self.settings.output
+        # A flag is the top layer, so it needs no profile (keeps `profile list -o json` working
+        # while the selected profile is broken).
+        chosen = self.options.output or self.settings.output
         if chosen == "auto":
             return "table" if console.stdout_isatty() else "json"
         return chosen
