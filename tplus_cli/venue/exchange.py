@@ -567,16 +567,11 @@ class Exchange:
         """The configuration of a market, or None."""
         return self.configs.get(str(asset))
 
-    def market_json(self, asset: str) -> dict[str, Any] | None:
-        """GET /market/{asset}, or None for an unknown market."""
-        config = self.configs.get(str(asset))
-        return config.to_json() if config is not None else None
+    def market_json(self, asset: str) -> dict[str, Any]:
+        """GET /market/{asset}; NotFound(MARKET_NOT_FOUND) for an unknown market."""
+        return self._market(asset).config.to_json()
 
-    def markets_json(self) -> list[dict[str, Any]]:
-        """Every market object, by asset index."""
-        return [c.to_json() for c in sorted(self.configs.values(), key=lambda c: int(c.asset_id))]
-
-    def markets_page_json(
+    def markets_json(
         self, *, include_symbol_map: bool = True, page: int = 0, limit: int = 1000
     ) -> dict[str, Any]:
         """GET /markets: one page of market objects, with the symbol map if asked."""
@@ -767,8 +762,8 @@ class Exchange:
 
     def positions_json(
         self, user: str, sub_account: int | None = None, asset: str | None = None
-    ) -> list[dict[str, Any]]:
-        """GET /positions/{pk}[/{asset}]: Position rows (the handler pages them)."""
+    ) -> dict[str, Any]:
+        """GET /positions/{pk}[/{asset}]: margin positions as a single page."""
         self._user(user)
         rows: list[dict[str, Any]] = []
         for index in sorted(self.ledger.subs(user)):
@@ -779,7 +774,16 @@ class Exchange:
             )
         for row in rows:
             row.pop("notional_value")
-        return rows
+        return {
+            "positions": rows,
+            "total_positions": len(rows),
+            "page": 0,
+            "limit": max(1, len(rows)),
+            "total_pages": 1,
+            "cursor_size": len(rows),
+            "has_next_page": False,
+            "next_page": None,
+        }
 
     def close_all_json(self, user: str, sub_account: int) -> dict[str, Any]:
         """GET /positions/close-all/{pk}/{sub}: unsigned reduce-only orders closing everything."""
@@ -826,8 +830,10 @@ class Exchange:
         start_time: int | None = None,
         end_time: int | None = None,
         side: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """GET /trades/user/{pk}[/{asset}]: HistoricalUserTrade rows, newest first."""
+        page: int = 0,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        """GET /trades/user/{pk}[/{asset}]: HistoricalUserTrade rows, newest first, paged."""
         self._user(user)
         wanted_buy = None if side is None else side.lower() == "buy"
         rows = [
@@ -839,7 +845,13 @@ class Exchange:
             and (end_time is None or t["timestamp_ns"] <= end_time)
             and (wanted_buy is None or t["is_buyer"] == wanted_buy)
         ]
-        return rows
+        chunk = rows[page * limit : (page + 1) * limit]
+        has_next = len(rows) > (page + 1) * limit
+        return {
+            "trades": chunk,
+            "has_next_page": has_next,
+            "next_page": page + 1 if has_next else None,
+        }
 
     def ticker_json(self, asset: str) -> dict[str, Any]:
         """GET /ticker/{asset}."""
@@ -859,6 +871,7 @@ class Exchange:
         self,
         asset: str,
         interval: str = "1",
+        *,
         end_timestamp_ns: int | None = None,
         page: int = 0,
         limit: int = 500,
