@@ -121,16 +121,6 @@ def test_tokens_are_visible_to_another_connection(db: Path) -> None:
         assert b.token("other") is None
 
 
-def test_account_nonces_strictly_increase(db: Path) -> None:
-    with Store(db) as store:
-        with store.write():
-            assert store.advance_account_nonce("u", "transfer", 5)
-            assert not store.advance_account_nonce("u", "transfer", 5)
-            assert not store.advance_account_nonce("u", "transfer", 4)
-            assert store.advance_account_nonce("u", "transfer", 6)
-            assert store.advance_account_nonce("v", "transfer", 1)
-
-
 def test_writers_on_two_connections_serialize(db: Path) -> None:
     with Store(db) as a, Store(db, busy_timeout_s=0.05) as b:
         with a.write():

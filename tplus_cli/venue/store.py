@@ -60,12 +60,6 @@ MIGRATIONS: tuple[str, ...] = (
         user TEXT NOT NULL,
         expires_ns INTEGER NOT NULL
     );
-    CREATE TABLE account_nonces (
-        user TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        last INTEGER NOT NULL,
-        PRIMARY KEY (user, kind)
-    );
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -310,20 +304,6 @@ class Store:
             "SELECT user, expires_ns FROM auth_tokens WHERE token_hash = ?", (token_hash,)
         ).fetchone()
         return (str(row[0]), int(row[1])) if row else None
-
-    def advance_account_nonce(self, user: str, kind: str, nonce: int) -> bool:
-        """Inside a write: accept `nonce` only if above the last one of (user, kind), and keep it."""
-        self._require_tx()
-        row = self._conn.execute(
-            "SELECT last FROM account_nonces WHERE user = ? AND kind = ?", (user, kind)
-        ).fetchone()
-        if row is not None and nonce <= int(row[0]):
-            return False
-        self._conn.execute(
-            "INSERT OR REPLACE INTO account_nonces (user, kind, last) VALUES (?, ?, ?)",
-            (user, kind, nonce),
-        )
-        return True
 
     # ------------------------------------------------------------------ stats
 

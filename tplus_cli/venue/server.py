@@ -1,0 +1,327 @@
+"""`tplus venue serve`: the venue over HTTP + WebSocket on one loopback port (starlette + uvicorn).
+
+One process owns the store while it serves (flock + owner file, see owner.py). Requests run
+`Venue.handle` on the event loop thread: each is a short synchronous SQLite transaction, so
+no thread pool is involved and writes are naturally serialized. Committed events reach
+WebSocket subscribers through a Hub that tails the store's events table, so writes made by
+any process are broadcast. Every subscriber has a bounded queue; one that falls behind is
+disconnected (close code 1013) instead of buffering without limit.
+
+Run as `python -m tplus_cli.venue.server --port 0` to get an ephemeral port; the bound
+address is printed on stderr as `tplus venue listening on http://HOST:PORT`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from tplus_cli.venue.clock import SystemClock
+from tplus_cli.venue.handlers import Venue
+from tplus_cli.venue.owner import OwnerLock
+from tplus_cli.venue.protocol import ApiRequest, ApiResponse
+from tplus_cli.venue.store import Store
+from tplus_cli.venue.streams import Subscription
+
+log = logging.getLogger("tplus.venue")
+
+QUEUE_LIMIT = 1024  # frames buffered per subscriber before it counts as a slow consumer
+PUMP_INTERVAL_S = 0.1  # how often foreign writes are looked for when nothing happens here
+TICK_INTERVAL_S = 0.25  # simulator cadence
+SLOW_CONSUMER_CLOSE = 1013  # "try again later"
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open WebSocket: its subscription, first visible event id and bounded queue."""
+
+    sub: Subscription
+    after_id: int
+    queue: asyncio.Queue[str | None] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=QUEUE_LIMIT)
+    )
+    dropped: bool = False
+
+
+class Hub:
+    """Fans committed events out to subscribers; wakes after local writes and periodically."""
+
+    def __init__(self, venue: Venue) -> None:
+        self.venue = venue
+        self.subscribers: set[Subscriber] = set()
+        self.cursor = venue.last_event_id()
+        self._wake = asyncio.Event()
+
+    def add(self, sub: Subscription) -> Subscriber:
+        """Register a subscriber that sees events committed from now on."""
+        self.pump()
+        s = Subscriber(sub, self.cursor)
+        self.subscribers.add(s)
+        return s
+
+    def remove(self, s: Subscriber) -> None:
+        """Forget a subscriber (idempotent)."""
+        self.subscribers.discard(s)
+
+    def notify(self) -> None:
+        """Ask the pump task to run soon (after a local write)."""
+        self._wake.set()
+
+    def pump(self) -> None:
+        """Deliver every committed event past the cursor to matching subscribers."""
+        if not self.subscribers:
+            self.cursor = self.venue.last_event_id()
+            return
+        while True:
+            rows = self.venue.store.events_after(self.cursor, limit=1000)
+            for row in rows:
+                for s in list(self.subscribers):
+                    if row.id <= s.after_id or s.dropped or not s.sub.matches(row.channel):
+                        continue
+                    frame = s.sub.frame(row.payload)
+                    if frame is None:
+                        continue
+                    try:
+                        s.queue.put_nowait(frame)
+                    except asyncio.QueueFull:
+                        self._drop(s)
+                self.cursor = row.id
+            if len(rows) < 1000:
+                return
+
+    def _drop(self, s: Subscriber) -> None:
+        """Disconnect a slow consumer: clear its backlog and queue the close marker."""
+        s.dropped = True
+        while not s.queue.empty():
+            s.queue.get_nowait()
+        s.queue.put_nowait(None)
+        log.warning("dropping slow stream consumer on %s", s.sub.path)
+
+    async def run(self) -> None:
+        """The pump task: runs after local writes and every PUMP_INTERVAL_S."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), PUMP_INTERVAL_S)
+            self._wake.clear()
+            self.pump()
+
+
+def _to_response(resp: ApiResponse) -> Response:
+    return Response(resp.body, status_code=resp.status, headers=dict(resp.headers))
+
+
+def build_app(venue: Venue, *, simulate: bool) -> Starlette:
+    """The ASGI app: every HTTP path goes to `venue.handle`, every WS path to `venue.open_stream`."""
+    hub_box: list[Hub] = []
+
+    async def http_endpoint(request: Request) -> Response:
+        body = await request.body()
+        req = ApiRequest(
+            method=request.method,
+            path=request.url.path,
+            query=dict(request.query_params),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=body,
+        )
+        resp = venue.handle(req)
+        if req.method != "GET" and hub_box:
+            hub_box[0].notify()
+        return _to_response(resp)
+
+    async def ws_endpoint(websocket: WebSocket) -> None:
+        headers = {k.lower(): v for k, v in websocket.headers.items()}
+        opened = venue.open_stream(websocket.url.path, headers)
+        if isinstance(opened, ApiResponse):
+            await websocket.send_denial_response(_to_response(opened))
+            return
+        await websocket.accept()
+        hub = hub_box[0]
+        s = hub.add(opened)
+        receiver = asyncio.ensure_future(_drain(websocket))
+        try:
+            while True:
+                getter = asyncio.ensure_future(s.queue.get())
+                done, _ = await asyncio.wait(
+                    {getter, receiver}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if receiver in done:
+                    getter.cancel()
+                    return
+                frame = getter.result()
+                if frame is None:
+                    await websocket.close(SLOW_CONSUMER_CLOSE, "slow consumer")
+                    return
+                await websocket.send_text(frame)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return
+        finally:
+            hub.remove(s)
+            receiver.cancel()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        hub = Hub(venue)
+        hub_box.append(hub)
+        tasks = [asyncio.create_task(hub.run())]
+        if simulate:
+            tasks.append(asyncio.create_task(_simulate(venue, hub)))
+        try:
+            yield
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    return Starlette(
+        routes=[
+            Route("/{path:path}", http_endpoint, methods=methods),
+            WebSocketRoute("/{path:path}", ws_endpoint),
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) client messages until the client disconnects."""
+    while True:
+        msg = await websocket.receive()
+        if msg["type"] == "websocket.disconnect":
+            return
+
+
+async def _simulate(venue: Venue, hub: Hub) -> None:
+    """Advance the simulator every TICK_INTERVAL_S."""
+    while True:
+        await asyncio.sleep(TICK_INTERVAL_S)
+        try:
+            if venue.tick():
+                hub.notify()
+        except Exception:  # keep serving; the store rolled back and the replica reloaded
+            log.exception("simulator tick failed")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn.Server that stops cleanly on SIGINT/SIGTERM without re-raising the signal."""
+
+    received: int | None = None
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        sigs = (signal.SIGINT, signal.SIGTERM)
+        for sig in sigs:
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        try:
+            yield
+        finally:
+            for sig in sigs:
+                loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: int) -> None:
+        self.received = sig
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        self.should_exit = True
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only listens on this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves so port 0 resolves before we announce it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+async def run(
+    host: str, port: int, db_path: Path, *, simulate: bool = True, seed: int | None = None
+) -> int:
+    """Serve until SIGINT/SIGTERM; returns the process exit code (0, or 130 after Ctrl-C)."""
+    if not is_loopback(host):
+        sys.stderr.write(
+            f"WARNING: binding {host} exposes the paper venue (and its free accounts) to the "
+            "network. Use --host 127.0.0.1 unless you really mean it.\n"
+        )
+    lock = OwnerLock(db_path)  # raises StoreOwnedError if another server owns the store
+    store = Store(db_path)
+    try:
+        venue = Venue(store, SystemClock(), simulate=simulate, seed=seed)
+        sock = _bind(host, port)
+        bound_host, bound_port = sock.getsockname()[:2]
+        lock.publish(bound_host, bound_port)
+        config = uvicorn.Config(
+            build_app(venue, simulate=simulate),
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            ws_max_size=1 << 20,
+        )
+        server = _Server(config)
+        url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+        sys.stderr.write(
+            f"tplus venue listening on http://{url_host}:{bound_port} (store {db_path}, "
+            f"simulator {'on' if simulate else 'off'})\n"
+        )
+        sys.stderr.flush()
+        await server.serve(sockets=[sock])
+        venue.close()
+        sys.stderr.write("tplus venue stopped\n")
+        return 130 if server.received == signal.SIGINT else 0
+    finally:
+        store.close()
+        lock.release()
+
+
+def serve(
+    host: str, port: int, db_path: Path, simulate: bool = True, seed: int | None = None
+) -> int:
+    """Blocking entry point used by `tplus venue serve`; returns the exit code."""
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
+    return asyncio.run(run(host, port, db_path, simulate=simulate, seed=seed))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m tplus_cli.venue.server`: the same server without the CLI layer."""
+    parser = argparse.ArgumentParser(prog="python -m tplus_cli.venue.server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--no-simulate", action="store_true")
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    return serve(args.host, args.port, args.db, not args.no_simulate, args.seed)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
