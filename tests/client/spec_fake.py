@@ -50,7 +50,8 @@ def market_json(asset: str = "200", pd: int = 2, qd: int = 3) -> dict[str, Any]:
 class SpecFake:
     """Stateful enough for auth, order entry, listing and lookups; everything else is canned."""
 
-    def __init__(self, *, nonce: object = NONCE, token: str = TOKEN) -> None:
+    def __init__(self, *, nonce: object = NONCE, token: str = TOKEN, prefix: str = "") -> None:
+        self.prefix = prefix  # a base-URL path the server sits under (spec §1.2)
         self.nonce = nonce
         self.token = token
         self.expiry_ns = EXPIRY_NS
@@ -98,7 +99,7 @@ class SpecFake:
         )
 
     def _route(self, request: httpx.Request) -> httpx.Response:
-        method, path = request.method, request.url.path
+        method, path = request.method, request.url.path.removeprefix(self.prefix)
         parts = path.strip("/").split("/")
         body = json.loads(request.content) if request.content else None
         if method == "GET" and parts[0] == "nonce":
