@@ -69,6 +69,7 @@ def test_symbols_complete_without_the_venue() -> None:
     """The symbol completer offers the canonical assets, case-insensitively."""
     from tplus_cli.commands._options import complete_symbol
 
-    assert complete_symbol("b") == ["BTC"]
-    assert _bash_complete("tplus markets show e") == ["ETH"]
+    assert complete_symbol("b") == ["btc"]
+    assert complete_symbol("S") == ["SOL"]
+    assert _bash_complete("tplus markets show e") == ["eth"]
     assert complete_symbol("") == ["BTC", "ETH", "SOL", "USDC"]

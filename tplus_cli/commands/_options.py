@@ -59,9 +59,11 @@ YesOpt = Annotated[bool, typer.Option("--yes", "-y", help=YES_HELP)]
 
 
 def complete_symbol(incomplete: str) -> list[str]:
-    """Asset symbols starting with what was typed (case-insensitive)."""
+    """Asset symbols starting with what was typed, in the case it was typed (`b` -> `btc`)."""
     prefix = incomplete.upper()
-    return [s for s in KNOWN_SYMBOLS if s.startswith(prefix)]
+    matches = [s for s in KNOWN_SYMBOLS if s.startswith(prefix)]
+    # Typer filters case-sensitively and assets resolve case-insensitively, so echo the case.
+    return [s.lower() for s in matches] if incomplete.islower() else matches
 
 
 def complete_key_name(incomplete: str) -> list[str]:
