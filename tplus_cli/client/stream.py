@@ -28,11 +28,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from tplus_cli.client.errors import AuthFailed, ClientError, Unavailable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 State = Literal["connected", "disconnected", "reconnecting", "resyncing", "resynced", "gave_up"]
 CONTROL_TYPES = frozenset({"subscriptions", "ping", "pong"})
@@ -137,17 +138,19 @@ def decode_frame(text: str | bytes) -> Frame | None:
     return Frame(data)
 
 
-def _is_auth_refusal(exc: BaseException) -> bool:
-    return isinstance(exc, AuthFailed) or (
-        isinstance(exc, ClientError) and exc.status in (401, 403)
-    )
+def is_auth_refusal(exc: BaseException) -> bool:
+    """A handshake refused for identity (401/403): worth one re-authentication."""
+    return isinstance(exc, AuthFailed) or getattr(exc, "status", None) in (401, 403)
 
 
-def _is_transient(exc: BaseException) -> bool:
+def is_transient(exc: BaseException) -> bool:
     """Errors worth reconnecting after; anything else (a bug, a 404 path) is raised."""
     if isinstance(exc, ClientError):
         return exc.retryable or isinstance(exc, Unavailable)
     if isinstance(exc, OSError | TimeoutError | EOFError):
+        return True
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and (status >= 500 or status == 429):
         return True
     # StreamClosed and the websockets library's errors, matched without importing them here.
     return any(
@@ -207,13 +210,13 @@ class ResilientStream:
             except _Wake as wake:
                 reason = wake.reason
             except Exception as exc:
-                if _is_auth_refusal(exc):
+                if is_auth_refusal(exc):
                     if auth_retried:
                         raise
                     auth_retried = refresh_auth = True
                     yield self.status("reconnecting", failures, delay=0.0, reason=_describe(exc))
                     continue
-                if not _is_transient(exc):
+                if not is_transient(exc):
                     raise
                 reason = _describe(exc)
             if connected_at is not None:
@@ -277,6 +280,34 @@ class ResilientStream:
                 wake.set_result(f"no frame for {self.stale_after:g}s")
                 return
             await self.sleep(remaining if remaining > 0 else self.stale_after)
+
+
+async def retry_setup(
+    name: str,
+    call: Callable[[], Awaitable[T]],
+    *,
+    backoff: Backoff,
+    max_retries: int | None,
+    on_status: Callable[[StreamStatus], None],
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    rng: Callable[[], float] = random.random,
+) -> T:
+    """Run a stream's setup read (e.g. resolving the asset) under the stream's retry policy."""
+    failures = 0
+    while True:
+        try:
+            return await call()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            failures += 1
+            reason = _describe(exc)
+            if max_retries is not None and failures > max_retries:
+                on_status(StreamStatus(name, "gave_up", failures, reason=reason))
+                raise StreamGaveUp(name, failures, reason) from None
+            delay = backoff.delay(failures, rng)
+            on_status(StreamStatus(name, "reconnecting", failures, delay=delay, reason=reason))
+            await sleep(delay)
 
 
 async def data_frames(
