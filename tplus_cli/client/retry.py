@@ -19,12 +19,17 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How often and how patiently to retry; `sleep` and `rng` are injectable for tests."""
+    """How often and how patiently to retry; `sleep` and `rng` are injectable for tests.
+
+    `settle_delay` is waited once before a lost create/replace is looked up, so that a
+    request still in flight at the venue has landed before we conclude "not placed".
+    """
 
     attempts: int = 4
     base_delay: float = 0.25
     max_delay: float = 8.0
     max_retry_after: float = 30.0
+    settle_delay: float = 0.5  # wait before looking up a create whose reply was lost
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False)
     rng: Callable[[], float] = field(default=random.random, compare=False)
 

@@ -522,7 +522,8 @@ def _balance(sub: int, asset: str, value: Any) -> Balance:
 
 
 def parse_inventory(obj: Mapping[str, Any]) -> Inventory:
-    """Parse `GET /inventory/user/{pk}`; spot values may be plain amounts or {available,held,total}."""
+    """Parse `GET /inventory/user/{pk}`; spot values may be plain amounts or {available,held,total},
+    and an account may carry a sibling `held` map (spot balance includes what is held)."""
     accounts = obj.get("accounts") or {}
     balances: list[Balance] = []
     margins: list[MarginBalance] = []
@@ -530,8 +531,13 @@ def parse_inventory(obj: Mapping[str, Any]) -> Inventory:
     for key, account in accounts.items():
         sub = integer(key, "sub-account")
         kinds[sub] = str(account.get("kind", "spot"))
+        holds = account.get("held")  # the local venue's sibling map: asset -> reserved amount
         for asset, value in (account.get("spot") or {}).items():
-            balances.append(_balance(sub, str(asset), value))
+            balance = _balance(sub, str(asset), value)
+            if balance.held is None and isinstance(holds, Mapping):
+                held = inventory_amount(holds.get(asset, 0), "held")
+                balance = Balance(sub, balance.asset_id, balance.total - held, balance.total, held)
+            balances.append(balance)
         for asset, legs in (account.get("margins") or {}).items():
             base = legs.get("base") or legs.get("asset") or {}
             quote = legs.get("quote") or {}
