@@ -14,6 +14,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 INVENTORY_SCALE = Decimal(10) ** 18
+# Order status is free text (spec §5.3); anything not known to be final counts as open.
+TERMINAL_STATUSES = frozenset(
+    {"filled", "completed", "closed", "canceled", "cancelled", "expired", "rejected", "removed"}
+)
 
 
 class WireError(ValueError):
@@ -423,7 +427,7 @@ class OrderInfo:
     @property
     def is_open(self) -> bool:
         """Still resting (or waiting for its trigger) on the book."""
-        return not self.canceled and self.status.lower() in ("open", "partial", "pending")
+        return not self.canceled and self.status.lower() not in TERMINAL_STATUSES
 
 
 def parse_order(obj: Mapping[str, Any], price_decimals: int, quantity_decimals: int) -> OrderInfo:
