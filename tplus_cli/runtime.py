@@ -405,4 +405,7 @@ def translate(exc: BaseException) -> TplusError | None:
         return UsageError(message, code=code or "INVALID_INPUT", details=details)
     if isinstance(exc, errors.NotFound):
         return UsageError(message, code=code or "NOT_FOUND", details=details)
+    if type(exc) is errors.ClientError and exc.status is not None and 400 <= exc.status < 500:
+        # A 4xx that no §7.2 rule names (e.g. INSUFFICIENT_BALANCE): the venue said no.
+        return RejectedError(f"rejected: {message}", code=code or "REJECTED", details=details)
     return UnavailableError(message, code=code or "UNAVAILABLE", details=details)
