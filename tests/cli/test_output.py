@@ -207,7 +207,9 @@ def test_runtime_run_maps_interrupt_and_client_errors() -> None:
         (client_errors.AmbiguousOutcome("timeout", order_id="oid"), 8, "AMBIGUOUS_OUTCOME"),
         (client_errors.InvalidInput("qty step 0.001"), 2, "INVALID_INPUT"),
         (client_errors.NotFound("no market", code="MARKET_NOT_FOUND"), 2, "MARKET_NOT_FOUND"),
-        (client_errors.ClientError("teapot", status=418), 6, "UNAVAILABLE"),
+        (client_errors.ClientError("teapot", status=418), 5, "REJECTED"),
+        (client_errors.ClientError("odd", code="INSUFFICIENT_BALANCE", status=400), 5, "INSUFFICIENT_BALANCE"),
+        (client_errors.ClientError("no status"), 6, "UNAVAILABLE"),
     ],
 )
 def test_client_error_exit_codes(
