@@ -208,7 +208,11 @@ def test_runtime_run_maps_interrupt_and_client_errors() -> None:
         (client_errors.InvalidInput("qty step 0.001"), 2, "INVALID_INPUT"),
         (client_errors.NotFound("no market", code="MARKET_NOT_FOUND"), 2, "MARKET_NOT_FOUND"),
         (client_errors.ClientError("teapot", status=418), 5, "REJECTED"),
-        (client_errors.ClientError("odd", code="INSUFFICIENT_BALANCE", status=400), 5, "INSUFFICIENT_BALANCE"),
+        (
+            client_errors.ClientError("odd", code="INSUFFICIENT_BALANCE", status=400),
+            5,
+            "INSUFFICIENT_BALANCE",
+        ),
         (client_errors.ClientError("no status"), 6, "UNAVAILABLE"),
     ],
 )
