@@ -1,0 +1,210 @@
+"""`tplus stream ...` end to end on the embedded venue: NDJSON shape, --count/--for, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import IO, Any
+
+import pytest
+
+from .conftest import Tplus
+
+TIMEOUT = 20.0 * float(os.environ.get("TPLUS_TEST_TIMEOUT_FACTOR", "1"))
+TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def sub_env() -> dict[str, str]:
+    """Subprocesses share one key store: force the file fallback so none needs a keyring."""
+    return {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+
+
+def run_tplus(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run `tplus ARGS` as its own process (another shell, as a user would)."""
+    return subprocess.run(
+        [sys.executable, "-m", "tplus_cli.app", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=sub_env(),
+    )
+
+
+class Proc:
+    """A `tplus` subprocess whose stderr lines can be awaited (no blind sleeps)."""
+
+    def __init__(self, *args: str) -> None:
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "tplus_cli.app", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=sub_env(),
+        )
+        self.err_lines: queue.Queue[str] = queue.Queue()
+        self.stderr: list[str] = []
+        assert self.popen.stderr is not None
+        threading.Thread(target=self._pump, args=(self.popen.stderr,), daemon=True).start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.err_lines.put(line)
+
+    def wait_stderr(self, needle: str) -> None:
+        """Block until a stderr line contains `needle` (bounded by TIMEOUT)."""
+        while True:
+            try:
+                line = self.err_lines.get(timeout=TIMEOUT)
+            except queue.Empty:
+                self.popen.kill()
+                raise AssertionError(f"no {needle!r} on stderr; saw {self.stderr}") from None
+            self.stderr.append(line)
+            if needle in line:
+                return
+
+    def finish(self) -> tuple[int, str]:
+        """Exit code and stdout."""
+        out, _ = self.popen.communicate(timeout=TIMEOUT)
+        return self.popen.returncode, out
+
+
+@pytest.fixture
+def procs() -> Iterator[list[Proc]]:
+    started: list[Proc] = []
+    yield started
+    for p in started:
+        if p.popen.poll() is None:
+            p.popen.kill()
+            p.popen.wait()
+
+
+def envelopes(stdout: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    for doc in lines:
+        assert list(doc) == ["stream", "seq", "ts", "data"]
+        assert TS.match(doc["ts"]), doc["ts"]
+    return lines
+
+
+def test_book_count_one_is_one_ndjson_envelope(tplus: Tplus) -> None:
+    """`stream book BTC --count 1` prints one envelope with the assembled book and exits 0."""
+    res = tplus("stream book BTC --count 1 -o ndjson")
+    assert res.exit_code == 0, res.stderr
+    [doc] = envelopes(res.stdout)
+    assert doc["stream"] == "book" and doc["seq"] == 1
+    data = doc["data"]
+    assert data["symbol"] == "BTC" and data["asset_id"] == "2" and data["kind"] == "snapshot"
+    assert isinstance(data["sequence"], int)
+    assert all(isinstance(x, str) for lvl in data["bids"] + data["asks"] for x in lvl)
+    assert "book BTC: connected" in res.stderr
+
+
+def test_status_events_go_to_stdout_in_order(tplus: Tplus) -> None:
+    """With --status-events, lifecycle lines precede the data on stdout, stderr stays quiet."""
+    res = tplus("stream book BTC --count 1 --status-events -o ndjson")
+    assert res.exit_code == 0, res.stderr
+    docs = envelopes(res.stdout)
+    assert [d["stream"] for d in docs] == ["status", "status", "book"]
+    assert [d["data"]["state"] for d in docs[:2]] == ["connected", "resynced"]
+    assert "connected" not in res.stderr
+
+
+def test_table_output_is_one_readable_line(tplus: Tplus) -> None:
+    """On a terminal (-o table) each item is a line, not JSON."""
+    res = tplus("stream book BTC --count 1 -o table")
+    assert res.exit_code == 0, res.stderr
+    assert re.match(r"^seq \d+  bid .* \| ask .*levels\)$", res.stdout.strip())
+
+
+def test_for_duration_ends_with_exit_zero(tplus: Tplus) -> None:
+    """`--for 300ms` stops a quiet stream cleanly: exit 0, only envelopes on stdout."""
+    res = tplus("stream orders --for 300ms -o ndjson")
+    assert res.exit_code == 0, res.stderr
+    envelopes(res.stdout)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        "stream orders --for soon",
+        "stream klines BTC --interval 5S",
+        "stream klines BTC --interval 1M",
+        "stream book BTC -o csv --count 1",
+        "stream book NOPE --count 1",
+    ],
+)
+def test_bad_input_is_a_usage_error(tplus: Tplus, args: str) -> None:
+    """Bad durations, impossible intervals, csv and unknown symbols exit 2."""
+    res = tplus(args)
+    assert res.exit_code == 2, (res.stdout, res.stderr)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_venue_down_at_start_retries_then_gives_up_with_exit_6(tplus: Tplus) -> None:
+    """Nothing listening: reconnect attempts are reported, then exit 6 (STREAM_GAVE_UP)."""
+    url = f"http://127.0.0.1:{_closed_port()}"
+    res = tplus(f"--endpoint {url} stream trades --max-retries 1 -o ndjson")
+    assert res.exit_code == 6
+    assert "trades: reconnecting in" in res.stderr
+    assert "trades: gave_up" in res.stderr
+    assert res.error()["code"] == "STREAM_GAVE_UP"
+    assert res.stdout == ""
+
+
+@pytest.mark.slow
+def test_order_from_another_process_appears_in_running_stream(procs: list[Proc]) -> None:
+    """Embedded venue: `stream orders` in one process sees an order placed from another."""
+    assert run_tplus("order", "list", "-o", "json").returncode == 0  # creates the paper key
+    stream = Proc("stream", "orders", "--count", "1", "-o", "ndjson")
+    procs.append(stream)
+    stream.wait_stderr("orders: connected")
+    placed = run_tplus("order", "place", "BTC", "buy", "0.01", "--price", "50000", "-o", "json")
+    assert placed.returncode == 0, placed.stderr
+    code, out = stream.finish()
+    assert code == 0
+    [doc] = envelopes(out)
+    created = doc["data"]["Created"]["user_order"]
+    assert created["order_id"] == json.loads(placed.stdout)["order_id"]
+
+
+@pytest.mark.slow
+def test_book_diffs_mode_emits_snapshot_then_the_applied_diff(procs: list[Proc]) -> None:
+    """`--diffs`: a full snapshot first, then each applied diff with its sequence number."""
+    assert run_tplus("order", "list", "-o", "json").returncode == 0
+    stream = Proc("stream", "book", "ETH", "--diffs", "--count", "2", "-o", "ndjson")
+    procs.append(stream)
+    stream.wait_stderr("resynced")
+    placed = run_tplus("order", "place", "ETH", "sell", "0.5", "--price", "9999", "-o", "json")
+    assert placed.returncode == 0, placed.stderr
+    code, out = stream.finish()
+    assert code == 0
+    snap, diff = (d["data"] for d in envelopes(out))
+    assert snap["kind"] == "snapshot" and diff["kind"] == "diff"
+    assert diff["sequence"] == snap["sequence"] + 1
+    [[price, size]] = diff["asks"]
+    assert Decimal(price) == 9999 and Decimal(size) == Decimal("0.5")
+
+
+@pytest.mark.slow
+def test_sigint_exits_130(procs: list[Proc]) -> None:
+    """Ctrl-C (SIGINT) ends a running stream with exit status 130."""
+    stream = Proc("stream", "trades", "-o", "ndjson")
+    procs.append(stream)
+    stream.wait_stderr("trades: connected")
+    stream.popen.send_signal(signal.SIGINT)
+    code, _ = stream.finish()
+    assert code == 130
