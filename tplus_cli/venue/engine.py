@@ -63,9 +63,9 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, insort
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 GTC = "GTC"
@@ -121,7 +121,7 @@ class Order:
     account: int = 1
     is_spot: bool = True
     max_fee_ppm: int = 50_000
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] | None = None
     # mutable state
     state: str = PENDING
     filled: int = 0
@@ -296,7 +296,9 @@ class Engine:
         self.bid_prices: list[int] = []  # ascending; best bid is the last
         self.ask_prices: list[int] = []  # ascending; best ask is the first
         self.orders: dict[tuple[str, str], Order] = {}  # live and pending
-        self.finished: OrderedDict[tuple[str, str], str] = OrderedDict()  # key → end reason
+        self.finished: dict[tuple[str, str], str] = {}  # key → end reason, oldest first
+        self._finished_order: deque[tuple[str, str]] = deque()
+        self._quiet = isinstance(self.hooks, NullHooks)  # skip building events nobody reads
         self.armed: dict[tuple[str, str], Order] = {}  # pending with a condition, parent done
         self.children: dict[tuple[str, str], list[Order]] = {}
         self.expiries: list[tuple[int, int, Order]] = []
@@ -510,7 +512,8 @@ class Engine:
             raise RejectError("INVALID_ORDER_TICK_SIZE", f"{what} is not a multiple of the tick")
 
     def _validate(self, order: Order, now: int) -> None:
-        if order.key in self.orders or order.key in self.finished:
+        key = (order.user, order.order_id)
+        if key in self.orders or key in self.finished:
             raise RejectError("DUPLICATE_ORDER", "order id already used")
         if order.is_market:
             if order.quote_quantity is not None:
@@ -548,17 +551,19 @@ class Engine:
         order.seq = self._seq
         order.updated_ns = now
         order.state = PENDING
-        self.orders[order.key] = order
+        self.orders[(order.user, order.order_id)] = order
         if order.gtd_ns is not None:
             heapq.heappush(self.expiries, (order.gtd_ns, order.seq, order))
-        self.hooks.on_event(Accepted(order, now))
+        if not self._quiet:
+            self.hooks.on_event(Accepted(order, now))
 
     def _go_live(self, order: Order, now: int, *, new: bool) -> RejectError | None:
         """Match and maybe rest an order; `new` = still to be accepted (reject on failure)."""
-        if order.post_only and self._would_cross(order.is_buy, order.price):
+        crosses = order.is_market or self._would_cross(order.is_buy, order.price)
+        if order.post_only and crosses:
             err = RejectError("POST_ONLY_WOULD_CROSS", "post-only order would take liquidity")
             return self._reject(order, err, now) if new else self._fail(order, err, now)
-        plan = self._plan(order)
+        plan = self._plan(order) if crosses else Plan([], 0, 0, order.remaining <= 0)
         if order.fill_or_kill and not plan.complete:
             err = RejectError("FOK_NOT_FILLED", "fill-or-kill order cannot fill completely")
             return self._reject(order, err, now) if new else self._fail(order, err, now)
@@ -609,7 +614,8 @@ class Engine:
         level.total += order.remaining
         dirty.add(order.price)
         order.updated_ns = now
-        self.hooks.on_event(Rested(order, now))
+        if not self._quiet:
+            self.hooks.on_event(Rested(order, now))
 
     def _unlink(self, order: Order, price: int, remaining: int) -> None:
         """Take a resting order (with `remaining` lots in the level) off its level (no event)."""
@@ -652,19 +658,29 @@ class Engine:
             # a fully filled maker still sits in its level with remaining 0
             self._unlink(order, order.price, order.remaining)
         order.state, order.end_reason, order.updated_ns = DONE, reason, now
-        self.orders.pop(order.key, None)
-        self.armed.pop(order.key, None)
-        self.finished[order.key] = reason
-        if len(self.finished) > FINISHED_MEMORY:
-            self.finished.popitem(last=False)
-        self.hooks.on_event(Removed(order, reason, now))
-        for child in self.children.pop(order.key, []):
+        key = (order.user, order.order_id)
+        self.orders.pop(key, None)
+        if self.armed:
+            self.armed.pop(key, None)
+        self.remember(key, reason)
+        if not self._quiet:
+            self.hooks.on_event(Removed(order, reason, now))
+        if not self.children:
+            return
+        for child in self.children.pop(key, []):
             if child.state != PENDING:
                 continue
             if reason == COMPLETED:
                 self._arm(child, now)
             else:
                 self._finish(child, CANCELED, now)
+
+    def remember(self, key: tuple[str, str], reason: str) -> None:
+        """Record how an order ended, forgetting the oldest beyond FINISHED_MEMORY."""
+        self.finished[key] = reason
+        self._finished_order.append(key)
+        if len(self._finished_order) > FINISHED_MEMORY:
+            self.finished.pop(self._finished_order.popleft(), None)
 
     def _arm(self, order: Order, now: int) -> None:
         """A pending order whose parent (if any) completed: fire now or wait for its price."""
@@ -766,6 +782,7 @@ class Engine:
     def _execute(self, taker: Order, plan: Plan, now: int) -> None:
         """Apply a plan: cancel self-trade makers and make the fills, in walk order."""
         hooks = self.hooks
+        quiet = self._quiet
         for maker, lots, price in plan.items:
             if lots == 0:
                 if maker.state != DONE:
@@ -784,7 +801,8 @@ class Engine:
                 self.asks[price].total -= lots
                 self.dirty_asks.add(price)
             self.last_price = price
-            hooks.on_event(Fill(maker, taker, price, lots, now))
+            if not quiet:
+                hooks.on_event(Fill(maker, taker, price, lots, now))
             if maker.filled == maker.quantity:
                 self._finish(maker, COMPLETED, now)
 

@@ -951,7 +951,7 @@ class Exchange:
             engine._seq, engine._book_seq = int(state["seq"]), int(state["book_seq"])
             engine.last_price = state["last_price"]
             for user, oid, reason in state["finished"]:
-                engine.finished[(user, oid)] = reason
+                engine.remember((user, oid), reason)
             market.data.load(state["data"])
             top = state["top"]
             market.top = (top[0], top[1], int(top[2]), int(top[3]))

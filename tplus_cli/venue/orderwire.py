@@ -241,8 +241,8 @@ def created_event(order: Order, ts: int) -> dict[str, Any]:
     """{"Created": …} echoing the signed order."""
     return {
         "Created": {
-            "user_order": order.meta.get("order"),
-            "signature": order.meta.get("signature", []),
+            "user_order": (order.meta or {}).get("order"),
+            "signature": (order.meta or {}).get("signature", []),
             "book_timestamp_ns": ts,
             "is_liquidation": False,
             "is_auto_deleverage": False,
