@@ -166,7 +166,9 @@ class Reader(ClientBase):
                 raise
             return []
         orders = await self._orders_from(rows)
-        return [o for o in orders if o.is_open] if open_only else orders
+        if open_only and asset is None:  # the per-book listing was already filtered by the venue
+            return [o for o in orders if o.is_open]
+        return orders
 
     async def find_order(self, order_id: str, asset: str | int | None = None) -> OrderInfo | None:
         """Our order with this id (searching one book if `asset` is given), or None."""
