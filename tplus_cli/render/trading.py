@@ -6,10 +6,18 @@ emitter renders them as a table, JSON, NDJSON or CSV. Nothing here does I/O or r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, Inexact, localcontext
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tplus_cli.client.wire import Balance, MarginAccount, Market, OrderInfo, UserTrade
+from tplus_cli.render.tables import Column
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
 
 
 class Level(Protocol):
@@ -138,3 +146,218 @@ def book_summary(view: BookView) -> str:
     if view.spread is None or view.mid is None:
         return "spread: - (one side of the book is empty)"
     return f"spread: {view.spread}  mid: {view.mid}"
+
+
+# --- rows for the list commands --------------------------------------------------------------
+
+
+def iso_ns(ns: int | None) -> str | None:
+    """Unix ns as ISO-8601 UTC with millisecond precision (what a human scans); None stays None."""
+    if ns is None:
+        return None
+    seconds, rem = divmod(ns, 1_000_000_000)
+    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{rem // 1_000_000:03d}Z"
+
+
+def ppm_percent(ppm: int | None) -> Decimal | None:
+    """A ppm fee rate as a percentage, exactly: 500 ppm → 0.05."""
+    return None if ppm is None else Decimal(ppm).scaleb(-4).normalize()
+
+
+def symbol_of(asset_id: str, symbols: Mapping[str, str]) -> str:
+    """The display symbol of an asset id, falling back to the id itself."""
+    return symbols.get(asset_id, asset_id)
+
+
+MARKET_COLUMNS = (
+    Column("symbol"),
+    Column("asset_id", "id"),
+    Column("tick_size", "tick", "right"),
+    Column("min_order_size", "min size", "right"),
+    Column("price_decimals", "px dp", "right"),
+    Column("quantity_decimals", "qty dp", "right"),
+    Column("taker_fee_pct", "taker %", "right"),
+    Column("maker_fee_pct", "maker %", "right"),
+)
+"""Table columns for markets; every row key is also available to --fields and json."""
+
+
+def market_row(market: Market, symbols: Mapping[str, str]) -> dict[str, Any]:
+    """One market: decimals, tick, minimum size and fee rates (percent of notional)."""
+    return {
+        "symbol": market.symbol or symbol_of(market.asset_id, symbols),
+        "asset_id": market.asset_id,
+        "tick_size": market.tick_size,
+        "min_order_size": market.min_order_size,
+        "price_decimals": market.price_decimals,
+        "quantity_decimals": market.quantity_decimals,
+        "taker_fee_pct": ppm_percent(market.taker_fee_rate),
+        "maker_fee_pct": ppm_percent(market.maker_fee_rate),
+    }
+
+
+ORDER_COLUMNS = ("order_id", "symbol", "side", "type", "price", "quantity", "filled", "status")
+"""Table columns for orders (json/csv carry every key of order_row, e.g. tif and created)."""
+
+
+def _order_type(order: OrderInfo) -> str:
+    kind = "limit" if order.limit_price_raw is not None else "market"
+    if order.trigger_above_raw is not None or order.trigger_below_raw is not None:
+        kind = f"stop-{kind}"
+    return kind
+
+
+def _order_tif(order: OrderInfo) -> str:
+    if order.is_fok:
+        return "fok"
+    if order.is_ioc:
+        return "ioc"
+    return "gtd" if order.good_until_ns is not None else "gtc"
+
+
+def _order_status(order: OrderInfo) -> str:
+    return "cancelled" if order.canceled else order.status.lower()
+
+
+def order_row(order: OrderInfo, symbols: Mapping[str, str]) -> dict[str, Any]:
+    """One order in human units, with type/tif/status spelled as the CLI flags spell them."""
+    return {
+        "order_id": order.order_id,
+        "symbol": symbol_of(order.asset_id, symbols),
+        "asset_id": order.asset_id,
+        "side": order.side.lower(),
+        "type": _order_type(order),
+        "price": order.price,
+        "quantity": order.quantity,
+        "filled": order.filled_quantity,
+        "remaining": order.remaining_quantity,
+        "status": _order_status(order),
+        "tif": _order_tif(order),
+        "good_until": iso_ns(order.good_until_ns),
+        "trigger_above": order.trigger_above,
+        "trigger_below": order.trigger_below,
+        "reduce_only": order.is_reduce_only,
+        "created": iso_ns(order.timestamp_ns),
+        "timestamp_ns": order.timestamp_ns,
+    }
+
+
+TRADE_COLUMNS = ("time", "symbol", "side", "price", "quantity", "fee", "role", "order_id", "status")
+
+
+def trade_row(trade: UserTrade, symbols: Mapping[str, str]) -> dict[str, Any]:
+    """One of our fills: our side, maker/taker role and the fee charged (negative = rebate)."""
+    return {
+        "time": iso_ns(trade.timestamp_ns),
+        "symbol": symbol_of(trade.asset_id, symbols),
+        "asset_id": trade.asset_id,
+        "side": "buy" if trade.is_buyer else "sell",
+        "price": trade.price,
+        "quantity": trade.quantity,
+        "fee": trade.trading_fee,
+        "role": "maker" if trade.is_maker else "taker",
+        "order_id": trade.order_id,
+        "trade_id": trade.trade_id,
+        "status": trade.status.lower(),
+        "sub_account": trade.sub_account,
+        "timestamp_ns": trade.timestamp_ns,
+    }
+
+
+BALANCE_COLUMNS = ("sub_account", "symbol", "available", "held", "total")
+
+
+def balance_row(balance: Balance, symbols: Mapping[str, str]) -> dict[str, Any]:
+    """One asset of one sub-account: available, held by open orders, and total."""
+    held = balance.held if balance.held is not None else balance.total - balance.available
+    return {
+        "sub_account": balance.sub_account,
+        "asset_id": balance.asset_id,
+        "symbol": symbol_of(balance.asset_id, symbols),
+        "available": balance.available,
+        "held": held,
+        "total": balance.total,
+    }
+
+
+def ladder_table(view: BookView) -> Table:
+    """The book as a ladder: asks highest first above a rule, then bids (summary printed after)."""
+    from rich.table import Table
+
+    table = Table(
+        title=f"{view.symbol} order book (seq {view.sequence})",
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
+    for name in BOOK_COLUMNS:
+        table.add_column(name, justify="left" if name == "side" else "right")
+    for level in reversed(view.asks):
+        table.add_row(*_ladder_cells(level, "red"))
+    table.add_section()
+    for level in view.bids:
+        table.add_row(*_ladder_cells(level, "green"))
+    return table
+
+
+def _ladder_cells(level: LadderLevel, style: str) -> list[Text]:
+    from rich.text import Text
+
+    cells = (level.side, level.price, level.quantity, level.cumulative)
+    return [Text(format(c, "f") if isinstance(c, Decimal) else c, style=style) for c in cells]
+
+
+SUMMARY_COLUMNS = (
+    "sub_account",
+    "kind",
+    "equity",
+    "available_margin",
+    "utilized_margin",
+    "unrealized_pnl",
+    "is_solvent",
+    "distance_from_liquidation",
+)
+
+
+def account_summary_row(
+    sub_account: int,
+    kind: str | None,
+    margin: MarginAccount | None,
+    solvency: tuple[bool, Decimal | None] | None,
+) -> dict[str, Any]:
+    """Margin health and solvency of one sub-account (None where the venue reports nothing)."""
+    solvent = solvency[0] if solvency else (margin.is_solvent if margin else None)
+    return {
+        "sub_account": sub_account,
+        "kind": kind,
+        "equity": margin.account_equity if margin else None,
+        "available_margin": margin.available_margin if margin else None,
+        "utilized_margin": margin.utilized_margin if margin else None,
+        "unrealized_pnl": margin.total_upnl if margin else None,
+        "is_solvent": solvent,
+        "is_liquidatable": margin.is_liquidatable if margin else None,
+        "distance_from_liquidation": solvency[1] if solvency else None,
+    }
+
+
+def summary_line(row: Mapping[str, Any]) -> str:
+    """One human line per sub-account under the balances table."""
+    parts = [f"sub-account {row['sub_account']}"]
+    if row.get("kind"):
+        parts[0] += f" ({row['kind']})"
+    for key, label in (
+        ("equity", "equity"),
+        ("available_margin", "available margin"),
+        ("utilized_margin", "utilized"),
+        ("unrealized_pnl", "uPnL"),
+    ):
+        if row.get(key) is not None:
+            parts.append(f"{label} {_plain(row[key])}")
+    if row.get("is_solvent") is not None:
+        parts.append("solvent" if row["is_solvent"] else "NOT SOLVENT")
+    return ": ".join(parts[:1]) + (": " + ", ".join(parts[1:]) if parts[1:] else "")
+
+
+def _plain(value: Any) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else str(value)

@@ -1,0 +1,42 @@
+"""Helpers shared by the trading command tests: place resting orders far from any market."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .conftest import Result, Tplus
+
+# Far from the simulated market (BTC trades near 65,000), so these orders rest untouched.
+FAR_BID = "1000"
+FAR_ASK = "9000000"
+
+
+def ok(result: Result) -> Result:
+    """Assert a zero exit with a readable failure message."""
+    assert result.exit_code == 0, (
+        f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    )
+    return result
+
+
+def place(tplus: Tplus, args: str = f"BTC buy 0.01 --price {FAR_BID}") -> dict[str, Any]:
+    """Place an order and return the -o json acknowledgement."""
+    doc = ok(tplus(f"order place {args} -o json")).json()
+    assert isinstance(doc, dict)
+    return doc
+
+
+def one_line_error(result: Result, code: int) -> str:
+    """Assert exit `code`, no traceback, and one error on stderr: a JSON object line (json
+    output, the default when piped) or an 'Error:' line plus an optional hint; return its text."""
+    assert result.exit_code == code, f"exit {result.exit_code}: {result.stderr}"
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.strip().splitlines() if line]
+    if lines and lines[-1].startswith("{"):
+        err = json.loads(lines[-1])["error"]
+        assert err["exit_code"] == code
+        return str(err["message"])
+    errors = [line for line in lines if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
