@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,63 @@ def error_code(resp: ApiResponse) -> str:
     body = resp.json()
     assert isinstance(body, dict) and "error" in body, resp.body
     return str(body["error"]["code"])
+
+
+class ServerProcess:
+    """`python -m tplus_cli.venue.server` on 127.0.0.1 port 0, as a real child process."""
+
+    def __init__(self, db: Path, *extra: str) -> None:
+        import subprocess
+        import sys
+
+        self.db = db
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tplus_cli.venue.server",
+                "--port",
+                "0",
+                "--db",
+                str(db),
+                *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stderr is not None
+        self.log: list[str] = []
+        for line in self.proc.stderr:  # blocks until the server announces itself (or dies)
+            self.log.append(line)
+            if "listening on http://" in line:
+                address = line.split("http://", 1)[1].split()[0]
+                self.host, port = address.rsplit(":", 1)
+                self.port = int(port)
+                self.url = f"http://{address}"
+                self._drain = threading.Thread(target=self._read_rest, daemon=True)
+                self._drain.start()
+                return
+        raise RuntimeError("venue server exited before listening:\n" + "".join(self.log))
+
+    def _read_rest(self) -> None:
+        """Keep draining stderr so a chatty server never blocks on a full pipe."""
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.log.append(line)
+
+    def stop(self, sig: int | None = None) -> int:
+        """Signal the process (SIGTERM by default), wait and return its exit code."""
+        import signal
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM if sig is None else sig)
+        try:
+            code = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("server did not stop:\n" + "".join(self.log)) from None
+        self._drain.join(timeout=10)
+        return code

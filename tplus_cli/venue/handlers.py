@@ -86,6 +86,10 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+class _NotDue(Exception):
+    """Another process ticked first."""
+
+
 class Venue:
     """The local T+ venue behind one store: answers REST requests and opens streams."""
 
@@ -111,13 +115,11 @@ class Venue:
         """Answer one request; every failure becomes a spec §7 error envelope."""
         try:
             route, params = _match(req.method, req.path)
-            if self.simulate:
-                self.tick()
+            self.tick()
             if route.private:
                 user: str | None = self.auth.user(req.headers)
             else:
                 user = self.auth.optional_user(req.headers)
-            self.replica.catch_up()
             ctx = Ctx(req, params, user, self.clock.now_ns())
             result = route.fn(self, ctx)
             return result if isinstance(result, ApiResponse) else json_response(result)
@@ -143,13 +145,28 @@ class Venue:
             writes.fund(self, user)
 
     def tick(self) -> bool:
-        """Advance the simulator if it is due; True if a tick was journaled."""
+        """Let venue time pass (GTD expiry, simulator) if a tick is due; True if one was journaled.
+
+        Due means TICK_EVERY_NS since the last journaled Tick, whichever process wrote it; the
+        check is repeated under the write lock so two processes never tick twice.
+        """
         now = self.clock.now_ns()
         self.replica.catch_up()
-        if now - self.replica.exchange.now < TICK_EVERY_NS:
+        if not self._tick_due(now):
             return False
-        self.execute(lambda ts: Tick(ts_ns=ts))
+
+        def guard() -> None:
+            if not self._tick_due(now):
+                raise _NotDue
+
+        try:
+            self.execute(lambda ts: Tick(ts_ns=ts), guard)
+        except _NotDue:
+            return False
         return True
+
+    def _tick_due(self, now: int) -> bool:
+        return now - self.replica.exchange.last_tick_ns >= TICK_EVERY_NS
 
     # ------------------------------------------------------------------ streams
 

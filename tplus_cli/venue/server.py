@@ -126,7 +126,7 @@ def _to_response(resp: ApiResponse) -> Response:
     return Response(resp.body, status_code=resp.status, headers=dict(resp.headers))
 
 
-def build_app(venue: Venue, *, simulate: bool) -> Starlette:
+def build_app(venue: Venue) -> Starlette:
     """The ASGI app: every HTTP path goes to `venue.handle`, every WS path to `venue.open_stream`."""
     hub_box: list[Hub] = []
 
@@ -178,9 +178,7 @@ def build_app(venue: Venue, *, simulate: bool) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         hub = Hub(venue)
         hub_box.append(hub)
-        tasks = [asyncio.create_task(hub.run())]
-        if simulate:
-            tasks.append(asyncio.create_task(_simulate(venue, hub)))
+        tasks = [asyncio.create_task(hub.run()), asyncio.create_task(_ticker(venue, hub))]
         try:
             yield
         finally:
@@ -208,8 +206,8 @@ async def _drain(websocket: WebSocket) -> None:
             return
 
 
-async def _simulate(venue: Venue, hub: Hub) -> None:
-    """Advance the simulator every TICK_INTERVAL_S."""
+async def _ticker(venue: Venue, hub: Hub) -> None:
+    """Let venue time pass every TICK_INTERVAL_S (GTD expiry, and the simulator when on)."""
     while True:
         await asyncio.sleep(TICK_INTERVAL_S)
         try:
@@ -220,23 +218,16 @@ async def _simulate(venue: Venue, hub: Hub) -> None:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn.Server that stops cleanly on SIGINT/SIGTERM without re-raising the signal."""
+    """uvicorn.Server stopped by our own SIGINT/SIGTERM handlers, installed before we announce
+    the address (so an early signal is never fatal) and never re-raised after shutdown."""
 
     received: int | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
-        loop = asyncio.get_running_loop()
-        sigs = (signal.SIGINT, signal.SIGTERM)
-        for sig in sigs:
-            loop.add_signal_handler(sig, self._on_signal, sig)
-        try:
-            yield
-        finally:
-            for sig in sigs:
-                loop.remove_signal_handler(sig)
+        yield  # run() installs the handlers itself
 
-    def _on_signal(self, sig: int) -> None:
+    def on_signal(self, sig: int) -> None:
         self.received = sig
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True
@@ -281,20 +272,27 @@ async def run(
         bound_host, bound_port = sock.getsockname()[:2]
         lock.publish(bound_host, bound_port)
         config = uvicorn.Config(
-            build_app(venue, simulate=simulate),
+            build_app(venue),
             log_level="warning",
             access_log=False,
             lifespan="on",
             ws_max_size=1 << 20,
         )
         server = _Server(config)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.on_signal, sig)
         url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
         sys.stderr.write(
             f"tplus venue listening on http://{url_host}:{bound_port} (store {db_path}, "
             f"simulator {'on' if simulate else 'off'})\n"
         )
         sys.stderr.flush()
-        await server.serve(sockets=[sock])
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
         venue.close()
         sys.stderr.write("tplus venue stopped\n")
         return 130 if server.received == signal.SIGINT else 0
