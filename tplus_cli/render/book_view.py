@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -178,10 +178,14 @@ def book_snapshot_json(view: BookView) -> dict[str, Any]:
 # --- the throttled driver --------------------------------------------------------------------
 
 
-class LiveLike(Protocol):
-    """The part of `rich.live.Live` the driver uses."""
+T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
 
-    def update(self, renderable: RenderableType, *, refresh: bool = False) -> None: ...
+
+class LiveLike(Protocol[T_contra]):
+    """The part of `rich.live.Live` the driver uses (an NDJSON writer can stand in)."""
+
+    def update(self, renderable: T_contra, *, refresh: bool = False) -> None: ...
 
 
 @dataclass
@@ -207,13 +211,13 @@ class Throttle:
         self.last = self.clock()
 
 
-class LiveDriver:
+class LiveDriver(Generic[T]):
     """Redraw `live` from `render()` when `changed()` was called, throttled to `max_fps`."""
 
     def __init__(
         self,
-        live: LiveLike,
-        render: Callable[[], RenderableType],
+        live: LiveLike[T],
+        render: Callable[[], T],
         *,
         max_fps: float = 20.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
