@@ -388,3 +388,15 @@ async def test_unclassified_4xx_on_a_write_is_a_rejection() -> None:
         with pytest.raises(Rejected) as info:
             await client.place_limit("200", "buy", Decimal("1"), Decimal("500"), order_id="x1")
     assert info.value.code == "INSUFFICIENT_BALANCE" and info.value.order_id == "x1"
+
+
+async def test_stale_amend_revision_is_a_rejection() -> None:
+    """The venue's 409 for a stale revision (someone else replaced the order) is Rejected."""
+    fake = SpecFake()
+    seed_order(fake, "raced")
+    fake.revisions["raced"] = T0 - 5  # replaced elsewhere: we still believe it is original
+    client, _ = await open_client(fake)
+    async with client:
+        with pytest.raises(Rejected) as info:
+            await client.amend("raced", "200", Decimal("1"))
+    assert info.value.status == 409 and info.value.order_id == "raced"

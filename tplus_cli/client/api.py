@@ -229,7 +229,7 @@ class TplusClient(Feeds):
         except ClientError as lookup:
             raise AmbiguousOutcome(
                 f"order {oid}: {cause.message}, and the follow-up lookup failed ({lookup}); "
-                f"check with `orders get {oid}` before retrying",
+                "look the order id up before placing it again",
                 order_id=oid,
                 retryable=False,
             ) from cause
@@ -293,9 +293,12 @@ class TplusClient(Feeds):
             asset_id = await self.resolve_asset(asset)
         obj = signing.cancel_object(order_id=order_id, asset_id=asset_id, signer=self._pk())
         body = signing.cancel_body(obj, signing.sign_object(obj, master=seed), self._clock())
-        payload = await retrying(
-            self._retry, lambda: self._call("DELETE", "/orders/cancel", auth="R", body=body)
-        )
+        try:
+            payload = await retrying(
+                self._retry, lambda: self._call("DELETE", "/orders/cancel", auth="R", body=body)
+            )
+        except ClientError as exc:
+            raise _as_rejection(exc, order_id) from None
         return parse_ack(payload)
 
     async def prepare_replace(
@@ -424,7 +427,10 @@ class TplusClient(Feeds):
             timestamp_ns=now,
             user_id=self._pk(),
         )
-        ack = parse_ack(await self._call("PATCH", "/orders/amend", auth="R", body=body))
+        try:
+            ack = parse_ack(await self._call("PATCH", "/orders/amend", auth="R", body=body))
+        except ClientError as exc:  # e.g. 409: the revision we sent is stale
+            raise _as_rejection(exc, order_id) from None
         if ack.accepted:
             self._revisions[order_id] = now
         return ack
