@@ -151,7 +151,10 @@ class ClientBase:
         return dict(self._assets or {})
 
     async def resolve_asset(self, ref: str | int) -> str:
-        """ "BTC" | "btc" | "2" | "addr@chain" → wire asset id; malformed → InvalidInput, unknown → NotFound."""
+        """Symbol (any case), index or address@chain → wire asset id.
+
+        Malformed references are InvalidInput (no request); unknown symbols are NotFound.
+        """
         if isinstance(ref, int) and not isinstance(ref, bool):
             ref = str(ref)
         if not isinstance(ref, str) or not ref.strip():
