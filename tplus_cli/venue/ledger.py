@@ -215,7 +215,9 @@ class Ledger:
         lots = sum(item[1] for item in plan)
         total_lots = lots + rest
         if order.reduce_only:
-            code = self._reduce_only(market, order, account, total_lots)
+            # the whole order must fit in the position, not only what fills right now
+            requested = order.remaining if order.quote_quantity is None else total_lots
+            code = self._reduce_only(market, order, account, requested)
             if code is not None:
                 return code
         own = self.current_hold(market, order)
