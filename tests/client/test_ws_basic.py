@@ -50,7 +50,7 @@ class _Conn:
     async def recv(self) -> str:
         if self._frames:
             return self._frames.popleft()
-        raise StreamClosed(clean=self._clean)
+        raise StreamClosed(self._clean)
 
     async def close(self) -> None:
         return None
@@ -236,3 +236,63 @@ async def test_real_websocket_handshake_and_frames() -> None:
     assert headers["Authorization"] == f"Bearer {TOKEN}" and headers["User-Id"] == PK
     assert headers["Origin"] == f"http://127.0.0.1:{port}"
     assert [p for _, p in fake.seen()].count("/prefix/auth") == 2  # REST keeps the prefix
+
+
+class ForeignClosed(Exception):
+    """A connector's own end-of-stream exception (the venue cannot import client code)."""
+
+    def __init__(self, clean: bool) -> None:
+        super().__init__("closed")
+        self.clean = clean
+
+
+class ForeignRefusal(Exception):
+    """A connector's own handshake refusal."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+class ForeignWs:
+    """Like FakeWs, but raising exception types that are not ws.py's."""
+
+    def __init__(self, *, refuse: int | None = None, clean: bool = True) -> None:
+        self.refuse, self.clean = refuse, clean
+        self.calls = 0
+
+    @asynccontextmanager
+    async def __call__(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[WsConnection]:
+        self.calls += 1
+        if self.refuse is not None and self.calls == 1:
+            raise ForeignRefusal(self.refuse, b'{"error":{"code":"UNAUTHORIZED","message":"x"}}')
+        clean = self.clean
+
+        class Conn:
+            sent = False
+
+            async def recv(self) -> str:
+                if not self.sent:
+                    self.sent = True
+                    return '{"n":1}'
+                raise ForeignClosed(clean)
+
+            async def close(self) -> None:
+                return None
+
+        yield Conn()
+
+
+async def test_connector_failures_are_recognized_by_shape() -> None:
+    """Foreign close/refusal exceptions work like ws.py's: clean end, drop, one re-auth."""
+    fake = SpecFake()
+    async with TplusClient(
+        BASE, seed=SEED, transport=fake.transport(), ws_connect=ForeignWs(refuse=401)
+    ) as c:
+        assert await collect(c.stream("/orders", auth=True)) == [{"n": 1}]
+    assert [p for _, p in fake.seen()].count("/auth") == 2
+    async with TplusClient(BASE, ws_connect=ForeignWs(clean=False)) as c:
+        with pytest.raises(StreamClosed) as info:
+            await collect(c.stream("/trades", auth=False))
+    assert not info.value.clean

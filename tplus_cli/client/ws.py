@@ -1,10 +1,15 @@
 """Basic WebSocket streams (spec §8.1–8.3): one connection, parsed frames, no reconnection.
 
 The WsConnect seam lets the embedded venue (or a test) replace the network: it is any
-callable `(url, headers) -> async context manager yielding a WsConnection`. A connector
-raises `HandshakeRejected(status, body)` when the server refuses the upgrade, and
-`recv()` raises `StreamClosed(clean=...)` when the stream ends. Reconnection and resync
-live one layer up (client/stream.py), on top of `frames()`.
+callable `(url, headers) -> async context manager yielding a WsConnection`. Failures are
+recognized structurally, so a connector need not import this module (the venue may not):
+
+* a refused upgrade is any exception with an int `status` and bytes `body`
+  (e.g. `HandshakeRejected` below); it becomes the ClientError its status maps to;
+* the end of a stream is any exception from `recv()` with a bool `clean`
+  (e.g. `StreamClosed` below): clean ends the iteration, unclean raises StreamClosed.
+
+Reconnection and resync live one layer up (client/stream.py, via TplusClient.dialer).
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ CONTROL_TYPES = frozenset({"subscriptions", "ping", "pong"})
 class StreamClosed(Unavailable):
     """The stream ended: `clean` for a normal close (1000/1001), else an abnormal drop."""
 
-    def __init__(self, message: str = "stream closed", *, clean: bool) -> None:
-        super().__init__(message, retryable=not clean)
+    def __init__(self, clean: bool, message: str = "") -> None:
+        super().__init__(
+            message or ("stream closed" if clean else "stream dropped"), retryable=not clean
+        )
         self.clean = clean
 
 
@@ -71,9 +78,9 @@ class _WebsocketsConnection:
         try:
             message = await self._conn.recv()
         except websockets.ConnectionClosedOK:
-            raise StreamClosed(clean=True) from None
+            raise StreamClosed(True) from None
         except websockets.ConnectionClosed as exc:
-            raise StreamClosed(f"stream dropped: {exc}", clean=False) from None
+            raise StreamClosed(False, f"stream dropped: {exc}") from None
         return message if isinstance(message, str) else bytes(message).decode("utf-8", "replace")
 
     async def close(self) -> None:
@@ -111,11 +118,14 @@ async def open_stream(
     connect: WsConnect, url: str, headers: Mapping[str, str]
 ) -> AsyncIterator[WsConnection]:
     """One connection; a refused handshake becomes the ClientError its status maps to (§7.2)."""
+    cm = connect(url, headers)
     try:
-        cm = connect(url, headers)
         conn = await cm.__aenter__()
-    except HandshakeRejected as exc:
-        raise error_from_response(exc.status, exc.body) from None
+    except Exception as exc:
+        refusal = _refusal(exc)
+        if refusal is None:
+            raise
+        raise error_from_response(*refusal) from None
     try:
         yield conn
     except BaseException as exc:
@@ -123,6 +133,14 @@ async def open_stream(
             raise
     else:
         await cm.__aexit__(None, None, None)
+
+
+def _refusal(exc: BaseException) -> tuple[int, bytes] | None:
+    """(status, body) of a refused handshake, recognized by shape (see the module docstring)."""
+    status, body = getattr(exc, "status", None), getattr(exc, "body", b"")
+    if isinstance(exc, ClientError) or not isinstance(status, int) or isinstance(status, bool):
+        return None
+    return status, body if isinstance(body, bytes) else str(body or "").encode()
 
 
 def decode_frame(text: str) -> Any | None:
@@ -148,10 +166,15 @@ async def frames(
                 while True:
                     try:
                         text = await conn.recv()
-                    except StreamClosed as closed:
-                        if closed.clean:
+                    except Exception as exc:
+                        clean = getattr(exc, "clean", None)
+                        if not isinstance(clean, bool):
+                            raise
+                        if clean:
                             return
-                        raise
+                        if isinstance(exc, StreamClosed):
+                            raise
+                        raise StreamClosed(False, str(exc)) from exc
                     value = decode_frame(text)
                     if value is not None:
                         yield value
