@@ -73,3 +73,44 @@ def test_symbols_complete_without_the_venue() -> None:
     assert complete_symbol("S") == ["SOL"]
     assert _bash_complete("tplus markets show e") == ["eth"]
     assert complete_symbol("") == ["BTC", "ETH", "SOL", "USDC"]
+
+
+def test_completion_loads_nothing_heavy() -> None:
+    """A TAB completion imports neither pydantic (Typer's coercion) nor the network stack."""
+    code = (
+        "import sys\n"
+        "from tplus_cli.app import run\n"
+        "run([])\n"
+        "sys.stderr.write('\\n'.join(sorted(sys.modules)))\n"
+    )
+    env = {
+        **os.environ,
+        "_TPLUS_COMPLETE": "complete_bash",
+        "COMP_WORDS": "tplus keys ",
+        "COMP_CWORD": "2",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert sorted(proc.stdout.split()) == [
+        "delete",
+        "export",
+        "import",
+        "list",
+        "new",
+        "show",
+        "sign",
+        "use",
+    ]
+    loaded = set(proc.stderr.split())
+    heavy = {
+        "pydantic",
+        "httpx",
+        "websockets",
+        "nacl",
+        "keyring",
+        "sqlite3",
+        "rich.live",
+        "tplus_cli.venue",
+    }
+    assert loaded & heavy == set()

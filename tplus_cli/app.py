@@ -17,7 +17,8 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -27,6 +28,72 @@ from tplus_cli.errors import ExitCode, TplusError, UsageError
 
 if TYPE_CHECKING:
     from tplus_cli.runtime import Runtime
+
+
+def _plain_values_skip_pydantic() -> None:
+    """Let None and exact str/int/bool values bypass Typer's pydantic coercion.
+
+    Typer 0.29 builds a pydantic TypeAdapter for every parameter it processes, even a None
+    default, which imports pydantic (~90 ms) on every command and every TAB completion.
+    Such values need no coercion, and a str naming an Enum member maps to that member;
+    anything else (ranges, custom parsers, invalid choices) still goes through Typer. If Typer's internals move, this silently does nothing
+    (tests/test_imports.py then reports pydantic on the completion path).
+    """
+    from typer import _coercion, core
+
+    param_cls: Any = getattr(core, "_TyperParameter", None)
+    build_runtime_param: Any = getattr(_coercion, "build_runtime_param", None)
+    if param_cls is None or build_runtime_param is None:
+        return
+    if not hasattr(param_cls, "get_runtime_param"):
+        return
+
+    class _Lazy:
+        def __init__(self) -> None:
+            self.real: Any = None
+
+        def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+            multi = param.multiple or param.nargs == -1
+            if value is None:  # exactly what Typer's RuntimeParam.coerce does for None
+                return () if multi else None
+            desc = param.type_descriptor
+            info = desc.parameter_info
+            simple = (
+                desc.annotation in (str, int, bool)
+                and desc.file_annotation is None
+                and getattr(info, "parser", None) is None
+                and getattr(info, "click_type", None) is None
+                and not multi
+            )
+            if simple and type(value) is desc.annotation:
+                low, high = getattr(info, "min", None), getattr(info, "max", None)
+                if (low is None or value >= low) and (high is None or value <= high):
+                    return value  # out of range: Typer reports (or clamps) it below
+            ann = desc.annotation
+            if (
+                isinstance(ann, type)
+                and issubclass(ann, Enum)
+                and isinstance(value, str)
+                and not multi
+            ):
+                wanted = value if info.case_sensitive else value.lower()
+                for member in ann:
+                    label = str(member.value)
+                    if (label if info.case_sensitive else label.lower()) == wanted:
+                        return member
+            if self.real is None:
+                self.real = build_runtime_param(desc)
+            return self.real.coerce(value, param=param, ctx=ctx)
+
+    def get_runtime_param(self: Any) -> Any:
+        if self._runtime_param is None:
+            self._runtime_param = _Lazy()
+        return self._runtime_param
+
+    param_cls.get_runtime_param = get_runtime_param
+
+
+_plain_values_skip_pydantic()
 
 app = typer.Typer(
     name="tplus",
@@ -141,19 +208,19 @@ _register_commands()
 # --- the error boundary --------------------------------------------------------------------
 
 
-def _argv_wants_json(args: Sequence[str]) -> bool:
-    """Best effort when no Runtime exists yet: is json/ndjson output asked for?"""
-    value = os.environ.get("TPLUS_OUTPUT", "")
+def _argv_output(args: Sequence[str]) -> str | None:
+    """The last -o/--output value on the command line (None if not given)."""
+    value: str | None = None
     for i, arg in enumerate(args):
+        if arg == "--":
+            break
         if arg in ("-o", "--output") and i + 1 < len(args):
             value = args[i + 1]
         elif arg.startswith("--output="):
             value = arg.split("=", 1)[1]
         elif arg.startswith("-o") and len(arg) > 2:
             value = arg[2:]
-    from tplus_cli.runtime import json_errors_for
-
-    return json_errors_for(value or "auto")
+    return value.lower() if value else None
 
 
 def _report(err: TplusError, as_json: bool) -> int:
@@ -183,7 +250,16 @@ def run(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args or os.environ.get("TPLUS_DEBUG", "") not in ("", "0")
 
     def wants_json() -> bool:
-        return slot.runtime.wants_json_errors() if slot.runtime else _argv_wants_json(args)
+        # An explicit -o on the command line decides, even if parsing failed before the
+        # command could apply it; then the Runtime (env, profile); then TPLUS_OUTPUT/auto.
+        from tplus_cli.runtime import json_errors_for
+
+        explicit = _argv_output(args)
+        if explicit is not None:
+            return json_errors_for(explicit)
+        if slot.runtime is not None:
+            return slot.runtime.wants_json_errors()
+        return json_errors_for(os.environ.get("TPLUS_OUTPUT") or "auto")
 
     try:
         rv = app(args=args, prog_name="tplus", standalone_mode=False, obj=slot)

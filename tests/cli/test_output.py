@@ -249,3 +249,12 @@ def test_confirm_write_only_on_live_profiles(tplus: Tplus) -> None:
         live.confirm_write("buy 1 BTC @ 65000")
     assert "LIVE venue" in info.value.message and "--yes" in (info.value.hint or "")
     Runtime(GlobalOptions(profile="remote-example", yes=True)).confirm_write("buy")
+
+
+def test_trailing_output_flag_shapes_a_parse_error(tplus: Tplus) -> None:
+    """`-o table` after the subcommand decides the error format even when parsing fails."""
+    r = tplus("keys show -o table")
+    assert r.exit_code == 2
+    assert r.stderr.startswith("Error: Missing argument")
+    j = tplus("keys show -o json")
+    assert j.error()["exit_code"] == 2
