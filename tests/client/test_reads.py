@@ -238,3 +238,16 @@ async def test_base_url_path_prefix_is_kept_for_rest() -> None:
     async with TplusClient("https://gw.test/api/", transport=httpx.MockTransport(handler)) as c:
         await c.ticker("200")
     assert seen == ["/api/ticker/200"]
+
+
+async def test_malformed_or_unknown_market_rows_are_dropped() -> None:
+    """Rows failing validation, or on a market the venue no longer knows, are skipped (§5.3)."""
+    fake = SpecFake()
+    fake.orders["good"] = {**EXAMPLES["order_response"], "order_id": "good"}
+    fake.orders["no-qty"] = {
+        k: v for k, v in EXAMPLES["order_response"].items() if k != "quantity"
+    } | {"order_id": "no-qty"}
+    fake.orders["gone"] = {**EXAMPLES["order_response"], "order_id": "gone", "base_asset": "999"}
+    async with TplusClient(BASE, seed=SEED, transport=fake.transport(), clock_ns=lambda: T0) as c:
+        orders = await c.user_orders()
+    assert [o.order_id for o in orders] == ["good"]

@@ -122,14 +122,14 @@ class Reader(ClientBase):
     # --- orders and account (OMS) ----------------------------------------------------------
 
     async def _orders_from(self, rows: Sequence[Any]) -> list[OrderInfo]:
-        """Parse OrderResponse rows with their market decimals; malformed rows are dropped (§5.3)."""
+        """Parse OrderResponse rows with their market decimals; malformed or unknown-market rows are dropped (§5.3)."""
         out: list[OrderInfo] = []
         for row in rows:
             try:
                 asset = str(row["base_asset"])
                 market = await self.market(asset)
                 out.append(parse_order(row, market.price_decimals, market.quantity_decimals))
-            except (KeyError, TypeError, WireError, InvalidInput):
+            except (KeyError, TypeError, WireError, InvalidInput, NotFound):
                 continue
         return out
 
