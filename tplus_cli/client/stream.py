@@ -7,7 +7,8 @@
 * a handshake refused with 401/403 triggers one immediate re-authentication and redial
   (spec §8.1); refused again, the stream fails with `AuthFailed`;
 * no frame (data or heartbeat) for `stale_after` seconds while waiting counts as a dead
-  connection and forces a reconnect;
+  connection and forces a reconnect (off by default: a quiet stream is not a dead one unless
+  the server sends heartbeats; dead TCP peers are caught by protocol pings anyway);
 * lifecycle changes are yielded in-band as `StreamStatus` items, in order with the data;
 * after `max_retries` consecutive failed attempts the stream raises `StreamGaveUp`.
 
@@ -176,7 +177,7 @@ class ResilientStream:
     dial: Dial
     backoff: Backoff = field(default_factory=Backoff)
     max_retries: int | None = None
-    stale_after: float | None = 30.0
+    stale_after: float | None = None  # off: servers without heartbeats go quiet legitimately
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     clock: Callable[[], float] = time.monotonic
     rng: Callable[[], float] = random.random

@@ -54,7 +54,7 @@ StaleOpt = Annotated[
         min=0,
         metavar="SECONDS",
         help="Reconnect when no frame arrives for this long (0 = never). "
-        "Default: 60 for book and ticker, never for the others.",
+        "Default: 60 for book (a quiet book then just resyncs), never for the others.",
     ),
 ]
 
@@ -194,7 +194,7 @@ def ticker(
 
     Example: tplus stream ticker ETH --for 1m
     """
-    opts = _opts(count, duration, max_retries, status_events, stale_after, 60.0)
+    opts = _opts(count, duration, max_retries, status_events, stale_after, None)
     _run(ctx, "ticker", opts, symbol=symbol)
 
 
