@@ -559,25 +559,36 @@ class Engine:
 
     def _go_live(self, order: Order, now: int, *, new: bool) -> RejectError | None:
         """Match and maybe rest an order; `new` = still to be accepted (reject on failure)."""
-        crosses = order.is_market or self._would_cross(order.is_buy, order.price)
-        if order.post_only and crosses:
+        is_buy, price = order.is_buy, order.price
+        if order.is_market:
+            crosses = True
+        elif is_buy:
+            crosses = bool(self.ask_prices) and self.ask_prices[0] <= price
+        else:
+            crosses = bool(self.bid_prices) and self.bid_prices[-1] >= price
+        if crosses and order.post_only:
             err = RejectError("POST_ONLY_WOULD_CROSS", "post-only order would take liquidity")
             return self._reject(order, err, now) if new else self._fail(order, err, now)
-        plan = self._plan(order) if crosses else Plan([], 0, 0, order.remaining <= 0)
+        plan = self._plan(order) if crosses else _NO_FILLS
         if order.fill_or_kill and not plan.complete:
             err = RejectError("FOK_NOT_FILLED", "fill-or-kill order cannot fill completely")
             return self._reject(order, err, now) if new else self._fail(order, err, now)
-        rests = not order.is_market and order.tif != IOC
-        rest = order.remaining - plan.lots if rests else 0
-        code = self.hooks.admit(order, plan.items, rest)
-        if code is not None:
-            err = RejectError(code, "refused by the ledger")
-            return self._reject(order, err, now) if new else self._fail(order, err, now)
+        if not self._quiet:
+            rests = not order.is_market and order.tif != IOC
+            rest = order.quantity - order.filled - plan.lots if rests else 0
+            code = self.hooks.admit(order, plan.items, rest)
+            if code is not None:
+                err = RejectError(code, "refused by the ledger")
+                return self._reject(order, err, now) if new else self._fail(order, err, now)
         if new:
             self._accept(order, now)
         order.state = LIVE
-        self._execute(order, plan, now)
-        self._after_match(order, now, plan.complete)
+        if plan.items:
+            self._execute(order, plan, now)
+        if order.is_market:
+            self._finish(order, COMPLETED if plan.complete else CANCELED, now)
+        else:
+            self._after_match(order, now, plan.complete)
         return None
 
     def _fail(self, order: Order, err: RejectError, now: int) -> RejectError:
@@ -592,7 +603,7 @@ class Engine:
             return
         if order.is_market:
             self._finish(order, COMPLETED if complete else CANCELED, now)
-        elif order.remaining == 0:
+        elif order.quantity == order.filled:
             self._finish(order, COMPLETED, now)
         elif order.tif == IOC:
             self._finish(order, CANCELED, now)
@@ -611,7 +622,7 @@ class Engine:
             level = book[order.price] = Level()
             insort(prices, order.price)
         level.entries.append((order.book_seq, order))
-        level.total += order.remaining
+        level.total += order.quantity - order.filled
         dirty.add(order.price)
         order.updated_ns = now
         if not self._quiet:
@@ -805,6 +816,10 @@ class Engine:
                 hooks.on_event(Fill(maker, taker, price, lots, now))
             if maker.filled == maker.quantity:
                 self._finish(maker, COMPLETED, now)
+
+
+_NO_FILLS = Plan([], 0, 0, False)
+"""The plan of a limit order that does not cross (never mutated)."""
 
 
 def _by_seq(order: Order) -> int:
