@@ -248,3 +248,68 @@ def test_restore_mid_session_then_continue(ops: list[tuple[Any, ...]], cut: int)
     for command in commands[cut:]:
         assert restored.apply(command) == live.apply(command)
     assert restored.snapshot() == live.snapshot()
+
+
+# ---------------------------------------------------------------------- hostile input
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+ORDER_KEYS = list(limit(A, "k", "Buy", 650_000, 1_000).order)
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(ORDER_KEYS + ["replace", "amend", "transfer", "close", "fund"]),
+            json_values,
+        ),
+        max_size=12,
+    )
+)
+def test_malformed_commands_are_refused_never_raised(edits: list[tuple[str, Any]]) -> None:
+    from core_helpers import close_position, transfer
+
+    from tplus_cli.venue.commands import (
+        AmendOrder,
+        ClosePosition,
+        CreateOrder,
+        ReplaceOrder,
+        Transfer,
+    )
+
+    ex = Exchange()
+    ex.apply(EnsureUser(T0, A))
+    for i, (key, value) in enumerate(edits):
+        base: Command
+        if key == "replace":
+            base = ReplaceOrder(
+                T0, A, {**replace(A, "k", 1, 1, revision=T0 + i).request, "new_trigger": value}
+            )
+        elif key == "amend":
+            base = AmendOrder(
+                T0,
+                A,
+                {**amend(A, "k", 1, expected=None, revision=T0).request, "new_quantity": value},
+            )
+        elif key == "transfer":
+            base = Transfer(
+                T0, {**transfer(A, 0, 1, "0", 1, nonce=i).inner, "transfer_amount": value}
+            )
+        elif key == "close":
+            base = ClosePosition(T0, {**close_position(A, 1, BTC, nonce=i).inner, "account": value})
+        elif key == "fund":
+            base = EnsureUser(
+                T0, f"{i:064x}", {"1": {"0": value}} if not isinstance(value, dict) else value
+            )  # type: ignore[dict-item]
+        else:
+            good = limit(A, f"k{i}", "Buy", 600_000, 1_000)
+            base = CreateOrder(T0, {**good.order, key: value}, good.signature)
+        result = ex.apply(base)
+        assert result.error is None or isinstance(result.error[1], str)
+        check_exchange(ex)

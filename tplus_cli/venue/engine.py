@@ -38,25 +38,49 @@ Rules (documented choices where the protocol is silent):
 * Amend only reduces (filled < new_quantity < quantity), keeps priority, and requires
   `expected_authorization_revision` to equal the current revision (null before any change).
 
-Stable reject codes (they classify as tpluspy `OrderRejected`, except the *_NOT_FOUND ones):
+Stable reject codes (venue-wide; status = HTTP status of the error envelope). Every order code
+classifies as tpluspy `OrderRejected` under spec §7.2; *_NOT_FOUND ones as `NotFoundError`.
 
-=====================================  ==========================================================
-INVALID_ORDER_QUANTITY                 quantity not positive, below min size, or bad new_quantity
-INVALID_ORDER_PRICE                    limit/trigger price not positive
-INVALID_ORDER_TICK_SIZE                price not a multiple of the tick size
-INVALID_ORDER_EXPIRED                  GTD timestamp_ns not in the future
-INVALID_ORDER_MARKET_DETAILS           market order with mismatched caps or zero quantity
-INVALID_ORDER_PARENT                   parent order unknown, in another state or cancelled
-INVALID_ORDER_TRIGGER                  trigger change on an order that is already live
-INVALID_ORDER_TYPE                     replace/amend of a market order
-POST_ONLY_WOULD_CROSS                  post-only order would take liquidity
-FOK_NOT_FILLED                         fill-or-kill order cannot fill completely
-DUPLICATE_ORDER                        order id already used by this user in this market
-ORDER_NOT_FOUND                        cancel/replace/amend of an unknown or finished order
-ORDER_REJECTED_STALE_REVISION          replace timestamp / amend revision out of date (HTTP 409)
-(from EngineHooks.admit, see ledger)   INSUFFICIENT_MARGIN_BALANCE, INSUFFICIENT_MARGIN,
-                                       REDUCE_ONLY_NO_POSITION, REDUCE_ONLY_EXCEEDS_POSITION
-=====================================  ==========================================================
+=================================  ======  ====================================================
+code                               status  when
+=================================  ======  ====================================================
+INVALID_ORDER_FORMAT               400     a field has the wrong JSON type / shape  (exchange)
+INVALID_ORDER_ID                   400     order_id empty or longer than 24 bytes   (exchange)
+INVALID_ORDER_SIDE                 400     side is not "Buy" or "Sell"               (exchange)
+INVALID_ORDER_DECIMALS             400     book decimals differ from the market's   (exchange)
+INVALID_ORDER_PROTOCOL_VERSION     400     protocol_version != 1                    (exchange)
+INVALID_ORDER_FEE_RATE             400     max_trading_fees_rate below the applicable rate
+                                           (maker rate for post-only, else taker)   (exchange)
+INVALID_ORDER_QUANTITY             400     quantity <= 0, below min size, or bad new_quantity
+INVALID_ORDER_PRICE                400     limit/trigger price not positive
+INVALID_ORDER_TICK_SIZE            400     price not a multiple of the tick size
+INVALID_ORDER_EXPIRED              400     GTD timestamp_ns not in the future
+INVALID_ORDER_MARKET_DETAILS       400     market order with mismatched caps or zero quantity
+INVALID_ORDER_PARENT               400     parent order unknown to this user/market, or ended
+                                           other than Completed
+INVALID_ORDER_TRIGGER              400     new trigger for an order that is already live
+INVALID_ORDER_TYPE                 400     replace/amend of a market order
+POST_ONLY_WOULD_CROSS              400     post-only order (or its replace) would take liquidity
+FOK_NOT_FILLED                     400     fill-or-kill cannot fill completely
+DUPLICATE_ORDER                    400     order id already used by this user (live or recent)
+INSUFFICIENT_MARGIN_BALANCE        400     spot balance short for fills + resting hold (ledger)
+INSUFFICIENT_MARGIN                400     margin target: available margin short      (ledger)
+REDUCE_ONLY_NO_POSITION            400     reduce-only with nothing to reduce         (ledger)
+REDUCE_ONLY_WOULD_INCREASE         400     reduce-only on the side that grows the position
+REDUCE_ONLY_EXCEEDS_POSITION       400     reduce-only larger than the position / balance
+ORDER_REJECTED_STALE_REVISION      409     replace timestamp_ns not after the revision, or
+                                           amend expected_authorization_revision stale
+ORDER_NOT_FOUND                    404     cancel/replace/amend of an unknown or ended order
+MARKET_NOT_FOUND                   404     no market for the asset                  (exchange)
+USER_NOT_FOUND                     404     account never funded                     (exchange)
+INSUFFICIENT_BALANCE               400     transfer / close-position settlement short (ledger)
+INVALID_TRANSFER                   400     same or out-of-range sub-account, amount <= 0
+ASSET_NOT_FOUND                    404     transfer of an unknown asset               (ledger)
+POSITION_NOT_FOUND                 404     close-position without a position          (ledger)
+POSITION_NOT_FLAT                  400     close-position while the base is not zero  (ledger)
+NONCE_INVALID                      400     transfer/close nonce not above the last one (exchange)
+INVALID_REQUEST                    400     malformed transfer/close/funding command (exchange)
+=================================  ======  ====================================================
 """
 
 from __future__ import annotations

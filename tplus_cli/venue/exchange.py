@@ -14,6 +14,8 @@ are already in spec wire form, keyed by channel:
 * ``ticker/<asset>``     Ticker, after a trade or a change of the best bid/ask
 * ``klines/<asset>``     [Timebar] (the 1-minute bar a trade updated)
 * ``account/<pk>``       {"SubAccountAssetTransferred"|"PositionCleared": {...}} (spec §8.3.2)
+* ``positions/<pk>``     PositionUpdate {"user_id","positions":[Position],"timestamp_ns"}, the
+                         complete list, after a margin fill or a close-position
 
 Same commands from the same snapshot give the same state and events, so the store can replay
 its journal. Query methods return the JSON bodies tpluspy parses; unknown users and markets
@@ -185,6 +187,7 @@ class Exchange:
         self.nonces: dict[str, int] = {}
         self.last_tick_ns = 0
         self._events: list[Event] = []
+        self._position_users: set[str] = set()
 
     # ================================================================= commands
 
@@ -385,6 +388,7 @@ class Exchange:
             raise LedgerError(404, "MARKET_NOT_FOUND", f"no market for asset {asset}")
         self._check_nonce(user, inner.get("nonce"))
         settled = self.ledger.close_position(user, index, asset)
+        self._position_users.add(user)
         event = {
             "PositionCleared": {
                 "user": user,
@@ -400,7 +404,12 @@ class Exchange:
         if command.grants is None:
             grants: Mapping[int, Mapping[str, int]] = self.funding.grants
         else:
-            grants = FundingConfig.from_json(command.grants).grants
+            try:
+                grants = FundingConfig.from_json(command.grants).grants
+            except (ValueError, TypeError, AttributeError):
+                raise LedgerError(400, "INVALID_REQUEST", "malformed funding grants") from None
+            if any(v < 0 for assets in grants.values() for v in assets.values()):
+                raise LedgerError(400, "INVALID_REQUEST", "funding grants must not be negative")
         created = self.ledger.ensure_user(command.user, grants, market_maker=command.market_maker)
         return {"user": command.user, "created": created}
 
@@ -468,6 +477,8 @@ class Exchange:
         market.traded = True
         self._emit(f"trades/{config.asset_id}", trade)
         for order, is_maker, fee in ((maker, True, maker_fee), (taker, False, taker_fee)):
+            if not order.is_spot:
+                self._position_users.add(order.user)
             user_trade = {
                 "asset_id": config.asset_id,
                 "trade_id": self.trade_id,
@@ -491,7 +502,18 @@ class Exchange:
             history.append(confirmed)
 
     def _flush(self, now: int) -> None:
-        """Emit one depth diff, ticker and kline frame per market that changed."""
+        """Emit one depth diff, ticker and kline frame per market that changed, then positions."""
+        self._flush_markets()
+        for user in sorted(self._position_users):
+            update = {
+                "user_id": user,
+                "positions": self.positions_json(user)["positions"],
+                "timestamp_ns": now,
+            }
+            self._emit(f"positions/{user}", update)
+        self._position_users.clear()
+
+    def _flush_markets(self) -> None:
         for asset, market in self.markets.items():
             config, engine = market.config, market.engine
             bids, asks = engine.take_dirty()
