@@ -146,7 +146,7 @@ def test_fresh_machine_order_over_http(cli: Cli) -> None:
     """No config at all: the quickstart order succeeds, with a one-line paper-key notice."""
     run = cli.ok("order", "place", "BTC", "buy", "0.01", "--price", "65000", "-o", "json")
     ack = run.json()
-    assert ack["status"] == "received"
+    assert ack["status"] == "open"
     assert sum("paper key" in line for line in run.stderr.splitlines()) == 1
     rows = cli.ok("order", "list", "-o", "json").json()
     assert [r["order_id"] for r in rows] == [ack["order_id"]]
