@@ -8,85 +8,46 @@ U256 strings are accepted where the spec warns they occur. Missing required keys
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-INVENTORY_SCALE = Decimal(10) ** 18
+from tplus_cli.client.wire_account import (
+    Balance,
+    CloseAllOrder,
+    CloseAllPreview,
+    Inventory,
+    MarginAccount,
+    MarginBalance,
+    MarginInfo,
+    MarginPosition,
+    MarginWarning,
+    Position,
+    Solvency,
+    inventory_amount,
+    parse_close_all,
+    parse_inventory,
+    parse_margin,
+    parse_position,
+    parse_solvency,
+)
+from tplus_cli.client.wire_values import (
+    INVENTORY_SCALE,
+    WireError,
+    dec,
+    integer,
+    items_of,
+    opt_dec,
+    opt_int,
+    require,
+    scaled,
+)
+
 # Order status is free text (spec §5.3); anything not known to be final counts as open.
 TERMINAL_STATUSES = frozenset(
     {"filled", "completed", "closed", "canceled", "cancelled", "expired", "rejected", "removed"}
 )
-
-
-class WireError(ValueError):
-    """A response did not have the shape the spec promises."""
-
-
-def dec(value: Any, what: str = "value") -> Decimal:
-    """A Decimal from a JSON string/int/Decimal; floats and bools are refused (money is exact)."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise WireError(f"{what}: refusing {type(value).__name__} {value!r}")
-    if isinstance(value, Decimal | int):
-        return Decimal(value)
-    if isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise WireError(f"{what}: not a decimal: {value!r}") from None
-        if result.is_finite():
-            return result
-    raise WireError(f"{what}: not a decimal: {value!r}")
-
-
-def opt_dec(value: Any, what: str = "value") -> Decimal | None:
-    """Like dec() but None stays None."""
-    return None if value is None else dec(value, what)
-
-
-def integer(value: Any, what: str = "value") -> int:
-    """An int from a JSON int, integral Decimal, decimal string or `0x`-hex (U256) string."""
-    if isinstance(value, bool):
-        raise WireError(f"{what}: refusing bool")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lower().startswith("0x"):
-        try:
-            return int(value.strip(), 16)
-        except ValueError:
-            raise WireError(f"{what}: bad hex {value!r}") from None
-    number = dec(value, what)
-    if number != number.to_integral_value():
-        raise WireError(f"{what}: not an integer: {value!r}")
-    return int(number)
-
-
-def opt_int(value: Any, what: str = "value") -> int | None:
-    """Like integer() but None stays None."""
-    return None if value is None else integer(value, what)
-
-
-def scaled(raw: int | None, decimals: int) -> Decimal | None:
-    """Book-unit int → human Decimal (exact)."""
-    return None if raw is None else Decimal(raw).scaleb(-decimals)
-
-
-def _req(obj: Mapping[str, Any], key: str, what: str) -> Any:
-    if not isinstance(obj, Mapping):
-        raise WireError(f"{what}: expected an object, got {type(obj).__name__}")
-    if key not in obj:
-        raise WireError(f"{what}: missing {key!r}")
-    return obj[key]
-
-
-def items_of(payload: Any, key: str) -> list[Any]:
-    """The list of a paged envelope (`{key: [...]}`) or a bare list."""
-    if isinstance(payload, list):
-        return payload
-    if isinstance(payload, Mapping) and isinstance(payload.get(key), list):
-        return list(payload[key])
-    raise WireError(f"expected a list or an object with {key!r}")
 
 
 # --- markets and assets ------------------------------------------------------------------
@@ -108,7 +69,7 @@ def parse_asset_info(key: str, obj: Mapping[str, Any]) -> AssetInfo:
     reps = obj.get("representations") or ()
     return AssetInfo(
         index=str(obj.get("index", key)),
-        symbol=str(_req(obj, "symbol", "symbol_map entry")),
+        symbol=str(require(obj, "symbol", "symbol_map entry")),
         name=obj.get("name"),
         asset_class=obj.get("asset_class"),
         representations=tuple(str(r) for r in reps),
@@ -132,8 +93,8 @@ class Market:
 
 def parse_market(obj: Mapping[str, Any], symbol: str | None = None) -> Market:
     """Parse `GET /market/{asset}` or a `/markets` item."""
-    pd = integer(_req(obj, "book_price_decimals", "market"), "book_price_decimals")
-    qd = integer(_req(obj, "book_quantity_decimals", "market"), "book_quantity_decimals")
+    pd = integer(require(obj, "book_price_decimals", "market"), "book_price_decimals")
+    qd = integer(require(obj, "book_quantity_decimals", "market"), "book_quantity_decimals")
     tick = opt_dec(obj.get("tick_size"), "tick_size")
     taker = maker = None
     schedule = obj.get("fee_schedule")
@@ -143,7 +104,7 @@ def parse_market(obj: Mapping[str, Any], symbol: str | None = None) -> Market:
         taker = opt_int(first.get("taker_fee_rate"), "taker_fee_rate")
         maker = opt_int(first.get("maker_fee_rate"), "maker_fee_rate")
     return Market(
-        asset_id=str(_req(obj, "asset_id", "market")),
+        asset_id=str(require(obj, "asset_id", "market")),
         symbol=symbol,
         price_decimals=pd,
         quantity_decimals=qd,
@@ -218,12 +179,12 @@ class Trade:
 def parse_trade(obj: Mapping[str, Any]) -> Trade:
     """Parse an MDS Trade."""
     return Trade(
-        asset_id=str(_req(obj, "asset_id", "trade")),
-        trade_id=integer(_req(obj, "trade_id", "trade"), "trade_id"),
-        price=dec(_req(obj, "price", "trade"), "price"),
-        quantity=dec(_req(obj, "quantity", "trade"), "quantity"),
-        timestamp_ns=integer(_req(obj, "timestamp_ns", "trade"), "timestamp_ns"),
-        buyer_is_maker=bool(_req(obj, "buyer_is_maker", "trade")),
+        asset_id=str(require(obj, "asset_id", "trade")),
+        trade_id=integer(require(obj, "trade_id", "trade"), "trade_id"),
+        price=dec(require(obj, "price", "trade"), "price"),
+        quantity=dec(require(obj, "quantity", "trade"), "quantity"),
+        timestamp_ns=integer(require(obj, "timestamp_ns", "trade"), "timestamp_ns"),
+        buyer_is_maker=bool(require(obj, "buyer_is_maker", "trade")),
         status=str(obj.get("status") or "Confirmed"),
         order_id=obj.get("order_id"),
     )
@@ -252,14 +213,14 @@ def parse_user_trade(obj: Mapping[str, Any]) -> UserTrade:
     """Parse a UserTrade frame or a HistoricalUserTrade row."""
     w = "user trade"
     return UserTrade(
-        asset_id=str(_req(obj, "asset_id", w)),
-        order_id=str(_req(obj, "order_id", w)),
-        price=dec(_req(obj, "price", w), "price"),
-        quantity=dec(_req(obj, "quantity", w), "quantity"),
-        timestamp_ns=integer(_req(obj, "timestamp_ns", w), "timestamp_ns"),
-        is_maker=bool(_req(obj, "is_maker", w)),
-        is_buyer=bool(_req(obj, "is_buyer", w)),
-        status=str(_req(obj, "status", w)),
+        asset_id=str(require(obj, "asset_id", w)),
+        order_id=str(require(obj, "order_id", w)),
+        price=dec(require(obj, "price", w), "price"),
+        quantity=dec(require(obj, "quantity", w), "quantity"),
+        timestamp_ns=integer(require(obj, "timestamp_ns", w), "timestamp_ns"),
+        is_maker=bool(require(obj, "is_maker", w)),
+        is_buyer=bool(require(obj, "is_buyer", w)),
+        status=str(require(obj, "status", w)),
         trade_id=opt_int(obj.get("trade_id"), "trade_id"),
         rollback_reason=obj.get("rollback_reason"),
         is_liquidation=bool(obj.get("is_liquidation", False)),
@@ -295,8 +256,8 @@ def _quote(obj: Any) -> BookLevel | None:
 def parse_ticker(obj: Mapping[str, Any]) -> Ticker:
     """Parse an MDS Ticker."""
     return Ticker(
-        asset_id=str(_req(obj, "asset_id", "ticker")),
-        volume_24h=dec(_req(obj, "volume_24h", "ticker"), "volume_24h"),
+        asset_id=str(require(obj, "asset_id", "ticker")),
+        volume_24h=dec(require(obj, "volume_24h", "ticker"), "volume_24h"),
         timestamp_ns=opt_int(obj.get("timestamp_ns"), "timestamp_ns"),
         last_price=opt_dec(obj.get("last_price")),
         mark_price=opt_dec(obj.get("mark_price")),
@@ -326,13 +287,13 @@ class Kline:
 def parse_kline(obj: Mapping[str, Any]) -> Kline:
     """Parse a Timebar."""
     return Kline(
-        open_timestamp_ns=integer(_req(obj, "open_timestamp_ns", "kline"), "open_timestamp_ns"),
-        close_timestamp_ns=integer(_req(obj, "close_timestamp_ns", "kline"), "close_ts"),
-        open=dec(_req(obj, "open", "kline"), "open"),
-        high=dec(_req(obj, "high", "kline"), "high"),
-        low=dec(_req(obj, "low", "kline"), "low"),
-        close=dec(_req(obj, "close", "kline"), "close"),
-        volume=dec(_req(obj, "volume", "kline"), "volume"),
+        open_timestamp_ns=integer(require(obj, "open_timestamp_ns", "kline"), "open_timestamp_ns"),
+        close_timestamp_ns=integer(require(obj, "close_timestamp_ns", "kline"), "close_ts"),
+        open=dec(require(obj, "open", "kline"), "open"),
+        high=dec(require(obj, "high", "kline"), "high"),
+        low=dec(require(obj, "low", "kline"), "low"),
+        close=dec(require(obj, "close", "kline"), "close"),
+        volume=dec(require(obj, "volume", "kline"), "volume"),
     )
 
 
@@ -356,12 +317,12 @@ class OrderAck:
 
 def parse_ack(obj: Mapping[str, Any]) -> OrderAck:
     """Parse an OrderOperationResponse or a batch result row."""
-    status = str(_req(obj, "status", "order ack"))
+    status = str(require(obj, "status", "order ack"))
     if status not in ("Received", "Rejected"):
         raise WireError(f"order ack: unknown status {status!r}")
     reason = obj.get("reason")
     return OrderAck(
-        order_id=str(_req(obj, "order_id", "order ack")),
+        order_id=str(require(obj, "order_id", "order ack")),
         status=status,
         reason=None if reason is None else str(reason),
         processed_at_ns=opt_int(obj.get("processed_at_ns"), "processed_at_ns"),
@@ -437,17 +398,17 @@ def parse_order(obj: Mapping[str, Any], price_decimals: int, quantity_decimals: 
     filled += integer(obj.get("pending_filled_quantity") or 0, "pending_filled_quantity")
     revision = obj.get("authorization_revision", obj.get("last_authorization_revision"))
     return OrderInfo(
-        order_id=str(_req(obj, "order_id", w)),
-        asset_id=str(_req(obj, "base_asset", w)),
-        side=str(_req(obj, "side", w)),
-        status=str(_req(obj, "status", w)),
+        order_id=str(require(obj, "order_id", w)),
+        asset_id=str(require(obj, "base_asset", w)),
+        side=str(require(obj, "side", w)),
+        status=str(require(obj, "status", w)),
         price_decimals=price_decimals,
         quantity_decimals=quantity_decimals,
-        limit_price_raw=opt_int(_req(obj, "limit_price", w), "limit_price"),
-        quantity_raw=integer(_req(obj, "quantity", w), "quantity"),
+        limit_price_raw=opt_int(require(obj, "limit_price", w), "limit_price"),
+        quantity_raw=integer(require(obj, "quantity", w), "quantity"),
         filled_quantity_raw=filled,
         canceled=bool(obj.get("canceled", False)),
-        timestamp_ns=integer(_req(obj, "timestamp_ns", w), "timestamp_ns"),
+        timestamp_ns=integer(require(obj, "timestamp_ns", w), "timestamp_ns"),
         last_update_timestamp_ns=opt_int(obj.get("last_update_timestamp_ns")),
         good_until_ns=opt_int(obj.get("good_until_timestamp_ns")),
         trigger_above_raw=opt_int(obj.get("trigger_above_price")),
@@ -469,279 +430,6 @@ class PreparedRequest:
     path: str
     body: Mapping[str, Any]
     order_id: str | None = None
-
-
-# --- accounts ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Balance:
-    """One spot balance of one sub-account, human units (from 18-decimal inventory ints)."""
-
-    sub_account: int
-    asset_id: str
-    available: Decimal
-    total: Decimal
-    held: Decimal | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MarginBalance:
-    """Credits/liabilities of one margin position in a sub-account, human units."""
-
-    sub_account: int
-    asset_id: str
-    base_credits: Decimal
-    base_liabilities: Decimal
-    quote_credits: Decimal
-    quote_liabilities: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class Inventory:
-    """All balances of a user: `kinds` maps sub-account → spot/cross_margin/isolated_margin."""
-
-    balances: tuple[Balance, ...]
-    margins: tuple[MarginBalance, ...] = ()
-    kinds: Mapping[int, str] = field(default_factory=dict)
-    is_mm: bool = False
-
-
-def inventory_amount(value: Any, what: str = "amount") -> Decimal:
-    """An 18-decimal inventory int (decimal or `0x`-hex string) → human Decimal."""
-    return Decimal(integer(value, what)) / INVENTORY_SCALE
-
-
-def _balance(sub: int, asset: str, value: Any) -> Balance:
-    if isinstance(value, Mapping):
-        total = value.get("total")
-        avail = value.get("available", total)
-        held = value.get("held")
-        a = inventory_amount(avail, "available")
-        h = None if held is None else inventory_amount(held, "held")
-        t = inventory_amount(total, "total") if total is not None else a + (h or 0)
-        return Balance(sub, asset, available=a, total=t, held=h)
-    amount = inventory_amount(value)
-    return Balance(sub, asset, available=amount, total=amount)
-
-
-def parse_inventory(obj: Mapping[str, Any]) -> Inventory:
-    """Parse `GET /inventory/user/{pk}`; spot values may be plain amounts or {available,held,total},
-    and an account may carry a sibling `held` map (spot balance includes what is held)."""
-    accounts = obj.get("accounts") or {}
-    balances: list[Balance] = []
-    margins: list[MarginBalance] = []
-    kinds: dict[int, str] = {}
-    for key, account in accounts.items():
-        sub = integer(key, "sub-account")
-        kinds[sub] = str(account.get("kind", "spot"))
-        holds = account.get("held")  # the local venue's sibling map: asset -> reserved amount
-        for asset, value in (account.get("spot") or {}).items():
-            balance = _balance(sub, str(asset), value)
-            if balance.held is None and isinstance(holds, Mapping):
-                held = inventory_amount(holds.get(asset, 0), "held")
-                balance = Balance(sub, balance.asset_id, balance.total - held, balance.total, held)
-            balances.append(balance)
-        for asset, legs in (account.get("margins") or {}).items():
-            base = legs.get("base") or legs.get("asset") or {}
-            quote = legs.get("quote") or {}
-            margins.append(
-                MarginBalance(
-                    sub,
-                    str(asset),
-                    inventory_amount(base.get("credits", 0)),
-                    inventory_amount(base.get("liabilities", 0)),
-                    inventory_amount(quote.get("credits", 0)),
-                    inventory_amount(quote.get("liabilities", 0)),
-                )
-            )
-    balances.sort(key=lambda b: (b.sub_account, b.asset_id))
-    return Inventory(tuple(balances), tuple(margins), kinds, bool(obj.get("is_mm", False)))
-
-
-@dataclass(frozen=True, slots=True)
-class MarginPosition:
-    """A position line inside a margin account summary."""
-
-    asset_id: str
-    side: str
-    size: Decimal
-    notional_value: Decimal | None
-    margin: Decimal | None
-
-
-@dataclass(frozen=True, slots=True)
-class MarginAccount:
-    """Margin health of one sub-account, human units (USD)."""
-
-    sub_account: int
-    account_equity: Decimal
-    available_margin: Decimal
-    utilized_margin: Decimal
-    maintenance_margin_surplus: Decimal
-    is_solvent: bool
-    is_liquidatable: bool
-    total_upnl: Decimal
-    mm_requirement: Decimal | None = None
-    account_leverage: Decimal | None = None
-    positions: tuple[MarginPosition, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class MarginWarning:
-    """A non-fatal note from the margin engine (e.g. a missing price)."""
-
-    sub_account: int | None
-    code: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class MarginInfo:
-    """`GET /margin/user/{pk}`: per sub-account health plus warnings."""
-
-    accounts: tuple[MarginAccount, ...]
-    warnings: tuple[MarginWarning, ...] = ()
-
-
-def parse_margin(obj: Mapping[str, Any]) -> MarginInfo:
-    """Parse UserMarginInfo."""
-    accounts = []
-    for key, a in (obj.get("accounts") or {}).items():
-        positions = tuple(
-            MarginPosition(
-                asset_id=str(p.get("asset_id")),
-                side=str(p.get("side", "")).lower(),
-                size=dec(p.get("size"), "size"),
-                notional_value=opt_dec(p.get("notional_value")),
-                margin=opt_dec(p.get("margin")),
-            )
-            for p in (a.get("positions") or ())
-        )
-        w = "margin account"
-        accounts.append(
-            MarginAccount(
-                sub_account=integer(key, "sub-account"),
-                account_equity=dec(_req(a, "account_equity", w)),
-                available_margin=dec(_req(a, "available_margin", w)),
-                utilized_margin=dec(_req(a, "utilized_margin", w)),
-                maintenance_margin_surplus=dec(_req(a, "maintenance_margin_surplus", w)),
-                is_solvent=bool(_req(a, "is_solvent", w)),
-                is_liquidatable=bool(_req(a, "is_liquidatable", w)),
-                total_upnl=dec(_req(a, "total_upnl", w)),
-                mm_requirement=opt_dec(a.get("mm_requirement")),
-                account_leverage=opt_dec(a.get("account_leverage")),
-                positions=positions,
-            )
-        )
-    warnings = tuple(
-        MarginWarning(opt_int(w.get("sub_account")), str(w.get("code")), str(w.get("message")))
-        for w in (obj.get("warnings") or ())
-    )
-    accounts.sort(key=lambda a: a.sub_account)
-    return MarginInfo(tuple(accounts), warnings)
-
-
-@dataclass(frozen=True, slots=True)
-class Solvency:
-    """Per sub-account solvency: `accounts[i] = (is_solvent, distance_from_liquidation)`."""
-
-    accounts: Mapping[int, tuple[bool, Decimal | None]]
-
-
-def parse_solvency(obj: Mapping[str, Any]) -> Solvency:
-    """Parse `GET /solvency/user/{pk}`."""
-    return Solvency(
-        {
-            integer(k, "sub-account"): (
-                bool(v.get("is_solvent")),
-                opt_dec(v.get("distance_from_liquidation")),
-            )
-            for k, v in (obj.get("accounts") or {}).items()
-        }
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """An open (or just closed) margin position, human units."""
-
-    asset_id: str
-    sub_account: int
-    side: str
-    size: Decimal
-    entry_price: Decimal | None = None
-    mark_price: Decimal | None = None
-    unrealized_pnl: Decimal | None = None
-    margin: Decimal | None = None
-    leverage: Decimal | None = None
-    liquidation_price: Decimal | None = None
-    name: str | None = None
-
-
-def parse_position(obj: Mapping[str, Any]) -> Position:
-    """Parse a Position row."""
-    return Position(
-        asset_id=str(_req(obj, "asset_id", "position")),
-        sub_account=integer(_req(obj, "sub_account_index", "position"), "sub_account_index"),
-        side=str(_req(obj, "side", "position")),
-        size=dec(_req(obj, "size", "position"), "size"),
-        entry_price=opt_dec(obj.get("entry_price")),
-        mark_price=opt_dec(obj.get("mark_price")),
-        unrealized_pnl=opt_dec(obj.get("unrealized_pnl")),
-        margin=opt_dec(obj.get("margin")),
-        leverage=opt_dec(obj.get("leverage")),
-        liquidation_price=opt_dec(obj.get("liquidation_price")),
-        name=obj.get("name"),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class CloseAllOrder:
-    """One unsigned order suggested by the close-all preview (quantity in book units)."""
-
-    asset_id: str
-    side: str
-    quantity_raw: int
-    price_decimals: int
-    quantity_decimals: int
-    sub_account: int
-    reduce_only: bool
-    oracle_price: Decimal | None = None
-    suggested_max_sellable_amount: int | None = None
-
-    @property
-    def quantity(self) -> Decimal:
-        """Human base quantity."""
-        return Decimal(self.quantity_raw).scaleb(-self.quantity_decimals)
-
-
-@dataclass(frozen=True, slots=True)
-class CloseAllPreview:
-    """Orders that would flatten a sub-account, plus per-asset errors."""
-
-    orders: tuple[CloseAllOrder, ...]
-    errors: Mapping[str, str]
-
-
-def parse_close_all(obj: Mapping[str, Any]) -> CloseAllPreview:
-    """Parse `GET /positions/close-all/{pk}/{sub}`."""
-    orders = tuple(
-        CloseAllOrder(
-            asset_id=str(_req(o, "asset_id", "close-all order")),
-            side=str(_req(o, "side", "close-all order")),
-            quantity_raw=integer(_req(o, "quantity", "close-all order"), "quantity"),
-            price_decimals=integer(o.get("book_price_decimals", 0)),
-            quantity_decimals=integer(o.get("book_quantity_decimals", 0)),
-            sub_account=integer(o.get("sub_account_index", 0)),
-            reduce_only=bool(o.get("reduce_only", True)),
-            oracle_price=opt_dec(o.get("oracle_price")),
-            suggested_max_sellable_amount=opt_int(o.get("suggested_max_sellable_amount")),
-        )
-        for o in (obj.get("orders") or ())
-    )
-    errors = {str(k): str(v) for k, v in (obj.get("errors") or {}).items()}
-    return CloseAllPreview(orders, errors)
 
 
 # --- stream events -------------------------------------------------------------------------
@@ -797,7 +485,56 @@ def parse_account_event(obj: Mapping[str, Any]) -> AccountEvent:
     return AccountEvent(str(name), dict(data))
 
 
-def parse_list(payload: Any, key: str, parse: Any) -> list[Any]:
-    """Parse each row of a list/paged payload with `parse`, raising on a malformed row."""
-    rows: Sequence[Any] = items_of(payload, key)
-    return [parse(row) for row in rows]
+__all__ = [
+    "AccountEvent",
+    "AssetInfo",
+    "Balance",
+    "BookLevel",
+    "BookSnapshot",
+    "CloseAllOrder",
+    "CloseAllPreview",
+    "INVENTORY_SCALE",
+    "Inventory",
+    "Kline",
+    "MarginAccount",
+    "MarginBalance",
+    "MarginInfo",
+    "MarginPosition",
+    "MarginWarning",
+    "Market",
+    "OrderAck",
+    "OrderEvent",
+    "OrderInfo",
+    "Position",
+    "PreparedRequest",
+    "Solvency",
+    "TERMINAL_STATUSES",
+    "Ticker",
+    "Trade",
+    "UserTrade",
+    "WireError",
+    "dec",
+    "integer",
+    "inventory_amount",
+    "items_of",
+    "opt_dec",
+    "opt_int",
+    "parse_account_event",
+    "parse_ack",
+    "parse_asset_info",
+    "parse_book",
+    "parse_close_all",
+    "parse_inventory",
+    "parse_kline",
+    "parse_margin",
+    "parse_market",
+    "parse_order",
+    "parse_order_event",
+    "parse_position",
+    "parse_solvency",
+    "parse_ticker",
+    "parse_trade",
+    "parse_user_trade",
+    "require",
+    "scaled",
+]
