@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
     from cli.conftest import Tplus
 
 SEED_HEX = "01" * 32
+# The Secret Service is shared by parallel test workers, so names are unique per process.
+RUN = uuid.uuid4().hex[:8]
+IMPORTED, FRESH = f"imported-{RUN}", f"fresh-{RUN}"
 PUB = "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c"
 
 
@@ -48,7 +52,7 @@ def backend(
         real = SecretService.Keyring()
         keyring.set_keyring(real)
         yield "keyring"
-        for name in ("imported", "fresh"):  # leave the session keyring as we found it
+        for name in (IMPORTED, FRESH):  # leave the session keyring as we found it
             try:
                 real.delete_password("tplus", name)
             except keyring.errors.PasswordDeleteError:
@@ -59,46 +63,46 @@ def backend(
 
 def test_key_lifecycle(tplus: Tplus, backend: str, sealed_env: Path) -> None:
     """import (stdin) -> list/show (public only) -> sign -> export -> delete, on every backend."""
-    r = tplus("keys import imported -o json", input=SEED_HEX + "\n")
+    r = tplus(f"keys import {IMPORTED} -o json", input=SEED_HEX + "\n")
     assert r.exit_code == 0, r.stderr
     assert r.json()["public_key"] == PUB and r.json()["storage"] == backend
     assert SEED_HEX not in r.stdout + r.stderr
 
     listed = tplus("keys list -o json").json()
     assert [(k["name"], k["public_key"], k["storage"]) for k in listed] == [
-        ("imported", PUB, backend)
+        (IMPORTED, PUB, backend)
     ]
-    assert tplus("keys show imported -o json --fields public_key").json() == {"public_key": PUB}
+    assert tplus(f"keys show {IMPORTED} -o json --fields public_key").json() == {"public_key": PUB}
 
-    sig = tplus("--key imported keys sign 'a b' -o table")
+    sig = tplus(f"--key {IMPORTED} keys sign 'a b' -o table")
     assert sig.exit_code == 0, sig.stderr
     sig_bytes = bytes.fromhex(sig.stdout.strip())
     assert signing.verify(PUB, b"ab", list(sig_bytes))  # strip_ws: "a b" signs as "ab"
-    assert tplus("--key imported keys sign -o table", input="a\nb\n").stdout == sig.stdout
+    assert tplus(f"--key {IMPORTED} keys sign -o table", input="a\nb\n").stdout == sig.stdout
 
-    exported = tplus("keys export imported --yes -o table")
+    exported = tplus(f"keys export {IMPORTED} --yes -o table")
     assert exported.stdout == SEED_HEX + "\n"
 
-    assert tplus("keys delete imported --yes").exit_code == 0
+    assert tplus(f"keys delete {IMPORTED} --yes").exit_code == 0
     assert tplus("keys list -o json").json() == []
     if backend == "keyring":
-        assert keyring.get_password("tplus", "imported") is None
-    assert not list((sealed_env / "config" / "keys").glob("imported*"))
+        assert keyring.get_password("tplus", IMPORTED) is None
+    assert not list((sealed_env / "config" / "keys").glob(f"{IMPORTED}*"))
 
 
 def test_new_and_use(tplus: Tplus, backend: str) -> None:
     """`keys new` makes a fresh key; `keys use` points the current profile at it."""
-    r = tplus("keys new fresh -o json")
+    r = tplus(f"keys new {FRESH} -o json")
     assert r.exit_code == 0, r.stderr
     created = r.json()
     assert len(created["public_key"]) == 64 and created["storage"] == backend
-    assert tplus("keys use fresh").exit_code == 0
+    assert tplus(f"keys use {FRESH}").exit_code == 0
     shown = tplus("profile show -o json").json()
-    assert shown["key"] == "fresh"
+    assert shown["key"] == FRESH
     assert tplus("keys list -o json").json()[0]["in_use"] is True
     signed = tplus("keys sign hello -o json").json()
     assert signed["public_key"] == created["public_key"]
-    assert tplus("keys delete fresh --yes").exit_code == 0
+    assert tplus(f"keys delete {FRESH} --yes").exit_code == 0
 
 
 def test_import_rejects_bad_input_without_echoing_it(tplus: Tplus) -> None:
@@ -168,12 +172,12 @@ def test_no_key_on_a_remote_profile(tplus: Tplus) -> None:
 def test_no_secret_in_plaintext_and_modes(tplus: Tplus, backend: str, sealed_env: Path) -> None:
     """After a session, no file in the config or data dirs holds a secret; modes are 0600/0700."""
     seeds = [SEED_HEX]
-    tplus("keys import imported", input=SEED_HEX)
-    tplus("keys new fresh")
-    tplus("--key fresh keys sign x -o table")
-    seeds.append(tplus("keys export fresh --yes -o table").stdout.strip())
-    tplus("profile add stage --endpoint https://stage.example --key fresh")
-    tplus("keys use imported")
+    tplus(f"keys import {IMPORTED}", input=SEED_HEX)
+    tplus(f"keys new {FRESH}")
+    tplus(f"--key {FRESH} keys sign x -o table")
+    seeds.append(tplus(f"keys export {FRESH} --yes -o table").stdout.strip())
+    tplus(f"profile add stage --endpoint https://stage.example --key {FRESH}")
+    tplus(f"keys use {IMPORTED}")
     checked = 0
     for base in (sealed_env / "config", sealed_env / "data"):
         for path in base.rglob("*") if base.exists() else []:
@@ -190,5 +194,5 @@ def test_no_secret_in_plaintext_and_modes(tplus: Tplus, backend: str, sealed_env
                 assert mode == 0o600, path
             checked += 1
     assert checked >= 2  # keys.toml and profiles.toml at least
-    for name in ("imported", "fresh"):
+    for name in (IMPORTED, FRESH):
         tplus(f"keys delete {name} --yes")
