@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -28,10 +28,10 @@ REFRESH_MARGIN_NS = 60 * 1_000_000_000
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """An issued bearer token and its absolute expiry (Unix ns)."""
+    """An issued bearer token (kept out of reprs) and its absolute expiry (Unix ns)."""
 
-    value: str
-    expiry_ns: int
+    value: str = field(repr=False)
+    expiry_ns: int = 0
 
 
 class Session:
