@@ -43,7 +43,16 @@ def test_decimal_round_trips_exactly(value: Decimal) -> None:
     """Any finite Decimal survives json as a string, digit for digit."""
     text = jsonout.dumps_json({"v": value})
     assert Decimal(json.loads(text)["v"]) == value
-    assert json.loads(text)["v"] == str(value)
+    assert json.loads(text)["v"] == jsonout.plain_decimal(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [("1E-8", "0.00000001"), ("1E+5", "100000"), ("0.50", "0.50"), ("-2.5E-7", "-0.00000025")],
+)
+def test_decimals_are_fixed_point(value: str, text: str) -> None:
+    """Amounts never come out in scientific notation (str(Decimal) would give 1E-8)."""
+    assert jsonout.to_jsonable(Decimal(value)) == text
 
 
 def test_empty_list_is_brackets() -> None:

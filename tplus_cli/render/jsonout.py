@@ -29,7 +29,7 @@ def to_jsonable(obj: object) -> Any:
     if obj is None or isinstance(obj, bool | int | str):
         return obj
     if isinstance(obj, Decimal):
-        return str(obj)
+        return plain_decimal(obj)
     if isinstance(obj, float):
         # Money is never a float; if one slips through, keep its exact repr as a string.
         return repr(obj)
@@ -50,6 +50,14 @@ def to_jsonable(obj: object) -> Any:
     if isinstance(obj, Iterable):
         return [to_jsonable(v) for v in obj]
     return str(obj)
+
+
+def plain_decimal(value: Decimal) -> str:
+    """Fixed-point text ("0.00000001", not str()'s "1E-8"), digit for digit; scientific only
+    for magnitudes no amount has (beyond 10^±40), so the text stays short."""
+    if value.is_finite() and -40 <= value.adjusted() <= 40:
+        return format(value, "f")
+    return str(value)
 
 
 def is_collection(data: object) -> bool:
