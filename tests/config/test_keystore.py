@@ -144,3 +144,20 @@ def test_tampered_metadata_detected(tmp_path: Path) -> None:
     meta.write_text(meta.read_text().replace(public_key_of(SEED), PUB_01))
     with pytest.raises(AuthError, match="does not match"):
         store.load_seed("a")
+
+
+def test_never_overwrites_a_keyring_secret(tmp_path: Path) -> None:
+    """The keyring is shared by every config dir of the OS user: a clash is refused."""
+    KeyStore(tmp_path / "one").create("main", SEED)
+    other = KeyStore(tmp_path / "two")
+    with pytest.raises(AuthError, match="already holds a different tplus key"):
+        other.create("main", b"\x07" * 32)
+    assert keyring.get_password("tplus", "main") == SEED.hex()
+    assert other.create("main", SEED).public_key == public_key_of(SEED)  # same secret: fine
+
+
+def test_paper_key_is_adopted_from_the_keyring(tmp_path: Path) -> None:
+    """A second config dir reuses the paper key already in the keyring."""
+    first = KeyStore(tmp_path / "one").create_paper("paper")
+    second = KeyStore(tmp_path / "two").create_paper("paper")
+    assert second.public_key == first.public_key

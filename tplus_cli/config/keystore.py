@@ -173,6 +173,14 @@ class KeyStore:
             from keyring.errors import KeyringError
 
             try:
+                existing = keyring.get_password(SERVICE, name)
+                if existing is not None and existing != seed.hex():
+                    # The keyring is per OS user, not per config dir: never overwrite a secret.
+                    raise AuthError(
+                        f"the OS keyring already holds a different tplus key named {name!r} "
+                        "(from another config dir?); refusing to overwrite it",
+                        hint="pick another name",
+                    )
                 keyring.set_password(SERVICE, name, seed.hex())
             except KeyringError as exc:
                 raise AuthError(
@@ -237,8 +245,23 @@ class KeyStore:
         return self._record(name, meta[name])
 
     def create_paper(self, name: str) -> KeyRecord:
-        """Generate the local venue's paper key (keyring if available, else a 0600 file)."""
-        return self.create(name, os.urandom(32), paper=True)
+        """Generate the local venue's paper key (keyring if available, else a 0600 file).
+
+        A paper key already in the keyring (another config dir made it) is adopted rather than
+        replaced: it only ever holds paper money, and keeping it keeps one paper identity.
+        """
+        seed = os.urandom(32)
+        if self.keyring_usable():
+            import keyring
+            from keyring.errors import KeyringError
+
+            try:
+                existing = keyring.get_password(SERVICE, name)
+            except KeyringError:
+                existing = None
+            if existing is not None:
+                seed = bytes.fromhex(existing)
+        return self.create(name, seed, paper=True)
 
     def delete(self, name: str) -> KeyRecord:
         """Remove the secret and the metadata of `name`."""
