@@ -156,18 +156,20 @@ def error_code(resp: ApiResponse) -> str:
 
 
 class ServerProcess:
-    """`python -m tplus_cli.venue.server` on 127.0.0.1 port 0, as a real child process."""
+    """The venue server on 127.0.0.1 port 0 as a real child process: `python -m
+    tplus_cli.venue.server`, or with `cli=True` the user-facing `tplus venue serve`."""
 
-    def __init__(self, db: Path, *extra: str) -> None:
+    def __init__(self, db: Path, *extra: str, cli: bool = False) -> None:
         import subprocess
         import sys
 
         self.db = db
+        entry = ["tplus_cli.app", "venue", "serve"] if cli else ["tplus_cli.venue.server"]
         self.proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "tplus_cli.venue.server",
+                *entry,
                 "--port",
                 "0",
                 "--db",
