@@ -314,7 +314,10 @@ def test_transfer_moves_balance_and_checks_nonce() -> None:
 def test_margin_position_reduce_only_and_close() -> None:
     ex = funded(A, B)
     ok(ex.apply(limit(B, "ask", "Sell", 650000, 100000)))
-    ok(ex.apply(market(A, "long", "Buy", base=50000, target=(1, False))))
+    opened = ok(ex.apply(market(A, "long", "Buy", base=50000, target=(1, False))))
+    (update,) = payloads(opened, f"positions/{A}")
+    assert update["user_id"] == A and update["positions"][0]["side"] == "long"
+    assert payloads(opened, f"positions/{B}") == []  # B traded spot
     (position,) = ex.positions_json(A)["positions"]
     assert (position["side"], position["size"], position["entry_price"]) == (
         "long",

@@ -173,3 +173,18 @@ def test_fmt_units(value: int, decimals: int, text: str) -> None:
 def test_fmt_inventory_truncates() -> None:
     assert fmt_inventory(1_234_567_890_123_456_789) == "1.234567"
     assert fmt_inventory(-1_234_567_890_123_456_789) == "-1.234567"
+
+
+def test_reducing_a_margin_position_needs_no_new_margin() -> None:
+    ledger = ledger_with("u", "m")
+    ledger.sub("u", 1).spot = {"0": 1_000 * E18}  # small collateral: 10x → 10k notional
+    long = order("u", True, 500_00, 18_000, spot=False)  # 9000 notional → 900 margin
+    assert ledger.admit(MKT, long, [], 18_000, mark) is None
+    ledger.settle(MKT, order("m", False, 500_00, 18_000), long, 500_00, 18_000)
+    # equity 1000 + 18 * 510 - 9004.5 = 1175.5; utilized 918 → 257.5 available
+    more = order("u", True, 500_00, 8_000, spot=False)  # 400 margin
+    assert ledger.admit(MKT, more, [], 8_000, mark) == "INSUFFICIENT_MARGIN"
+    close = order("u", False, 500_00, 18_000, spot=False)
+    assert ledger.admit(MKT, close, [], 18_000, mark) is None
+    flip = order("u", False, 500_00, 60_000, spot=False)  # closes 18, opens 42 short: too much
+    assert ledger.admit(MKT, flip, [], 60_000, mark) == "INSUFFICIENT_MARGIN"

@@ -236,7 +236,16 @@ class Ledger:
         if order.is_spot:
             need = notional + taker_fees + rest_notional + rest_fee
             return None if need <= account.available(QUOTE_ASSET) + own else _short(order)
-        need = (notional + rest_notional) // market.max_leverage + taker_fees + rest_fee
+        # the part that shrinks an opposite position needs no new margin, so closing always fits
+        position = account.positions.get(market.asset_id)
+        total = market.lots_to_inventory(total_lots)
+        reducing = 0
+        if position is not None and position.base and (position.base < 0) == order.is_buy:
+            reducing = min(abs(position.base), total)
+        if total and reducing == total:
+            return None  # a pure reduction lowers risk: always allowed (fees hit the position)
+        growing = (notional + rest_notional) * (total - reducing) // total if total else 0
+        need = growing // market.max_leverage + taker_fees + rest_fee
         if need <= self.available_margin(order.user, order.account, mark) + own:
             return None
         return "INSUFFICIENT_MARGIN"
