@@ -94,8 +94,8 @@ def test_single_object_json_and_empty_table_notice(tplus: Tplus) -> None:
 def test_emit_decimals_are_strings(capsys: pytest.CaptureFixture[str]) -> None:
     """Runtime.emit prints Decimals as exact JSON strings and csv text."""
     rt = Runtime(GlobalOptions(output="json"))
-    rt.emit([{"price": Decimal("65000.10"), "qty": Decimal("1E-8")}])
-    assert json.loads(capsys.readouterr().out) == [{"price": "65000.10", "qty": "1E-8"}]
+    rt.emit([{"price": Decimal("65000.10"), "qty": Decimal("1E-8")}])  # fixed point, not 1E-8
+    assert json.loads(capsys.readouterr().out) == [{"price": "65000.10", "qty": "0.00000001"}]
     rt = Runtime(GlobalOptions(output="csv"))
     rt.emit([], columns=["price", "qty"])
     assert capsys.readouterr().out == "price,qty\n"
