@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from .conftest import Tplus
-from .trading_helpers import ok, one_line_error
+from .trading_helpers import FORMATS, has_record, ok, one_line_error
 
 
 def test_markets_alone_lists_every_market_as_json(tplus: Tplus) -> None:
@@ -62,3 +62,10 @@ def test_show_unknown_symbol_is_a_usage_error(tplus: Tplus) -> None:
     message = one_line_error(tplus("markets show DOGE"), 2)
     assert "DOGE" in message
     one_line_error(tplus("markets show DOGE -o table"), 2)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_show_in_every_format(tplus: Tplus, fmt: str) -> None:
+    """`markets show` renders one record in every output format."""
+    out = ok(tplus(f"markets show SOL -o {fmt}")).stdout
+    assert has_record(fmt, out, symbol="SOL", asset_id="3", tick_size="0.001")

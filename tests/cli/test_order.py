@@ -7,11 +7,13 @@ import io
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from .conftest import Tplus
-from .trading_helpers import FAR_ASK, FAR_BID, ok, one_line_error, place
+from .trading_helpers import FAR_ASK, FAR_BID, FORMATS, has_record, ok, one_line_error, place
 
 
 def test_fresh_machine_place_creates_paper_key_and_succeeds(tplus: Tplus) -> None:
@@ -239,3 +241,84 @@ def test_amounts_are_exact(tplus: Tplus) -> None:
     assert (doc["quantity"], doc["price"]) == ("0.00013", "1234.5")
     row = ok(tplus(f"order show {doc['order_id']} -o json")).json()
     assert (row["price"], row["quantity"]) == ("1234.5", "0.00013")
+
+
+class _LostCreateReply:
+    """An httpx transport over the embedded venue that delivers the first create but loses
+    its reply (a read timeout), optionally refusing the follow-up order lookup too. One is
+    built per invocation, so later commands in the test see a healthy venue."""
+
+    def __init__(self, inner: Any, refuse_lookup: bool) -> None:
+        self.inner = inner
+        self.refuse_lookup = refuse_lookup
+        self.dropped = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "POST" and path == "/orders/create" and not self.dropped:
+            await self.inner.handle_async_request(request)  # the venue applies it...
+            self.dropped = True
+            raise httpx.ReadTimeout("reply lost", request=request)  # ...the answer never arrives
+        if self.refuse_lookup and self.dropped and path.startswith("/orders/user/"):
+            body = {"error": {"code": "BAD_REQUEST", "message": "lookup refused"}}
+            return httpx.Response(400, json=body)
+        response: httpx.Response = await self.inner.handle_async_request(request)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _lose_create_reply(monkeypatch: pytest.MonkeyPatch, *, refuse_lookup: bool) -> None:
+    from tplus_cli.venue.embedded import EmbeddedVenue
+
+    real = EmbeddedVenue.transport
+
+    def lossy(self: EmbeddedVenue) -> Any:
+        return _LostCreateReply(real(self), refuse_lookup)
+
+    monkeypatch.setattr(EmbeddedVenue, "transport", lossy)
+
+
+def test_lost_reply_is_settled_by_lookup_never_resent(
+    tplus: Tplus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create whose reply is lost is looked up by its fixed id: placed once, exit 0."""
+    ok(tplus("balances -o json"))  # create the key and account before the fault
+    _lose_create_reply(monkeypatch, refuse_lookup=False)
+    doc = place(tplus, f"BTC buy 0.01 --price {FAR_BID} --client-id lost-reply-1")
+    assert (doc["order_id"], doc["status"]) == ("lost-reply-1", "open")
+    ids = [r["order_id"] for r in ok(tplus("order list -o json")).json()]
+    assert ids == ["lost-reply-1"]
+
+
+def test_unconfirmable_create_is_exit_8_with_the_order_id(
+    tplus: Tplus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reply lost and the lookup fails: exit 8 naming the order id, and nothing re-sent."""
+    ok(tplus("balances -o json"))
+    _lose_create_reply(monkeypatch, refuse_lookup=True)
+    result = tplus(f"order place BTC buy 0.01 --price {FAR_BID} --client-id unsure-1")
+    one_line_error(result, 8)
+    err = result.error()
+    assert err["details"]["order_id"] == "unsure-1" and "unsure-1" in err["hint"]
+    ids = [r["order_id"] for r in ok(tplus("order list -o json")).json()]
+    assert ids == ["unsure-1"]  # it did land, exactly once
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_single_order_commands_in_every_format(tplus: Tplus, fmt: str) -> None:
+    """place, show, replace, amend, cancel and cancel-all render in table/json/ndjson/csv."""
+    oid = f"fmt-{fmt}"
+    out = ok(tplus(f"order place BTC buy 0.02 --price {FAR_BID} --client-id {oid} -o {fmt}"))
+    assert has_record(fmt, out.stdout, order_id=oid, symbol="BTC")
+    assert has_record(fmt, ok(tplus(f"order show {oid} -o {fmt}")).stdout, order_id=oid)
+    out = ok(tplus(f"order replace {oid} --price 1100 -o {fmt}"))
+    assert has_record(fmt, out.stdout, order_id=oid, price="1100.0")
+    out = ok(tplus(f"order amend {oid} --qty 0.01 -o {fmt}"))
+    assert has_record(fmt, out.stdout, order_id=oid, quantity="0.01000")
+    out = ok(tplus(f"order cancel {oid} -o {fmt}"))
+    assert has_record(fmt, out.stdout, order_id=oid, status="cancelled")
+    place(tplus, f"BTC sell 0.01 --price {FAR_ASK} --client-id all-{fmt}")
+    out = ok(tplus(f"order cancel-all --yes -o {fmt}"))
+    assert has_record(fmt, out.stdout, order_id=f"all-{fmt}", status="cancelled")

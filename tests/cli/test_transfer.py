@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from .conftest import Tplus
-from .trading_helpers import ok, one_line_error
+from .trading_helpers import FORMATS, has_record, ok, one_line_error
 
 
 def _usdc(tplus: Tplus, sub: int) -> Decimal:
@@ -57,3 +57,10 @@ def test_transfer_table_output(tplus: Tplus) -> None:
 def test_bad_transfers(tplus: Tplus, args: str, code: int) -> None:
     """Same account, bad amount, unknown asset, a missing flag or no funds: one error line."""
     one_line_error(tplus(f"transfer {args} --yes"), code)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_transfer_in_every_format(tplus: Tplus, fmt: str) -> None:
+    """The transfer receipt renders in every output format."""
+    out = ok(tplus(f"transfer SOL 1.5 --from 0 --to 1 --yes -o {fmt}")).stdout
+    assert has_record(fmt, out, symbol="SOL", amount="1.5", status="done")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from typing import Any
 
@@ -40,3 +42,25 @@ def one_line_error(result: Result, code: int) -> str:
     errors = [line for line in lines if line.startswith("Error: ")]
     assert len(errors) == 1, result.stderr
     return errors[0]
+
+
+FORMATS = ("table", "json", "ndjson", "csv")
+
+
+def records(fmt: str, text: str) -> list[dict[str, Any]]:
+    """Parse -o json/ndjson/csv output into records (a json object is one record)."""
+    if fmt == "json":
+        doc = json.loads(text)
+        return doc if isinstance(doc, list) else [doc]
+    if fmt == "ndjson":
+        return [json.loads(line) for line in text.splitlines()]
+    if fmt == "csv":
+        return list(csv.DictReader(io.StringIO(text)))
+    raise ValueError(f"not a data format: {fmt}")
+
+
+def has_record(fmt: str, text: str, **expected: str) -> bool:
+    """Whether output in any format shows a record with these values (tables: as text)."""
+    if fmt == "table":
+        return all(value in text for value in expected.values())
+    return any(all(str(r.get(k)) == v for k, v in expected.items()) for r in records(fmt, text))
