@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from tplus_cli.commands import _options
-from tplus_cli.errors import UsageError
+from tplus_cli.errors import RejectedError, UsageError
 
 if TYPE_CHECKING:
     from tplus_cli.runtime import Runtime
@@ -25,6 +25,8 @@ async def _transfer(
         symbol = assets[asset_id].symbol if asset_id in assets else asset_id
         rt.confirm(f"Transfer {amount} {symbol} from sub-account {source} to {target}?")
         reply = await client.transfer(asset_id, amount, source, target)
+    if reply.get("success") is False:
+        raise RejectedError(f"transfer refused: {reply.get('details') or reply}", code="REJECTED")
     return {
         "asset_id": asset_id,
         "symbol": symbol,
@@ -32,7 +34,6 @@ async def _transfer(
         "from_sub_account": source,
         "to_sub_account": target,
         "status": "done",
-        "venue_reply": reply,
     }
 
 
