@@ -106,7 +106,7 @@ PENDING = "pending"  # waiting for a trigger or a parent
 LIVE = "live"  # being matched or resting on the book
 DONE = "done"
 
-FINISHED_MEMORY = 20_000
+FINISHED_MEMORY = 2_000
 """How many finished order keys an engine remembers (duplicate detection, parent lookups)."""
 
 

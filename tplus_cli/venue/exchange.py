@@ -94,8 +94,8 @@ __all__ = [
 FORMAT_VERSION = 1
 SNAPSHOT_FORMAT_VERSION = FORMAT_VERSION
 ORDER_HISTORY = 1_000  # finished orders kept per user for GET /orders/user
-TRADE_HISTORY = 5_000  # user trades kept per user for GET /trades/user
-RECENT_IDS = 20_000  # order ids per user remembered for DUPLICATE_ORDER
+TRADE_HISTORY = 1_000  # user trades kept per user for GET /trades/user
+RECENT_IDS = 5_000  # order ids per user remembered for DUPLICATE_ORDER
 
 
 class NotFound(LookupError):
@@ -451,6 +451,9 @@ class Exchange:
 
     def _retire(self, user: str, key: tuple[str, str]) -> None:
         """Remember a finished order for listings, forgetting the oldest beyond the limit."""
+        order = self.orders[user].get(key)
+        if order is not None:
+            order.meta = None  # the signed order was echoed in Created; listings do not need it
         queue = self.finished.setdefault(user, deque())
         queue.append(key)
         if len(queue) > ORDER_HISTORY:

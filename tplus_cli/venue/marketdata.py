@@ -13,7 +13,7 @@ MINUTE_NS = 60 * SECOND_NS
 DAY_NS = 24 * 60 * MINUTE_NS
 BAR_MEMORY = 7 * 24 * 60  # one week of 1-minute bars
 TRADE_MEMORY = 1_000  # public trades kept for GET /trades
-TICK_MEMORY = 20_000  # (ts, price, lots) kept for second-interval klines
+TICK_MEMORY = 5_000  # (ts, price, lots) kept for second-interval klines
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
 
