@@ -72,16 +72,22 @@ class FakeConnection:
         self._script = list(script)
         self._vt = vt
         self.closed = False
+        self._closing: asyncio.Future[None] | None = None
 
     async def recv(self) -> str:
+        """Like a real connection: once close() is called a pending or later recv() raises."""
         while self._script:
+            if self.closed:
+                raise StreamClosed("closed by client")
             step = self._script.pop(0)
             if isinstance(step, tuple) and step[0] == "sleep":
                 await self._vt.sleep(step[1])
                 continue
             if step == HANG:
                 self._script.insert(0, HANG)
-                await asyncio.get_running_loop().create_future()
+                self._closing = asyncio.get_running_loop().create_future()
+                await self._closing
+                raise StreamClosed("closed by client")
             if step == CLOSE:
                 raise StreamClosed("closed by server")
             if isinstance(step, BaseException):
@@ -92,6 +98,8 @@ class FakeConnection:
 
     async def close(self) -> None:
         self.closed = True
+        if self._closing is not None and not self._closing.done():
+            self._closing.set_result(None)
 
 
 class FakeDial:

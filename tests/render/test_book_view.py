@@ -50,12 +50,12 @@ def test_golden_view() -> None:
     assert text_of(book_renderable(VIEW, ascii_only=True)) == "\n".join(
         [
             "BTC  last 65000.5  24h +120.5 (+0.19%)  [live]  seq 42",
-            "  Price   Size  Total  Depth                          Mine",
+            "  Price   Size  Total  Depth                 Mine",
             "65002.0  3.000  4.250  ####################",
             "65001.0  1.250  1.250  ########",
             "                       -- spread 1.0  mid 65000.5 --",
             "65000.0  2.000  2.000  #############",
-            "64999.5  0.500  2.500  ###                            < mine 0.500",
+            "64999.5  0.500  2.500  ###                   < mine 0.500",
             "depth 10  +/- change depth  q quit",
         ]
     )

@@ -72,6 +72,15 @@ class _Feed:
 
     async def run(self) -> AsyncIterator[BookItem]:
         while True:
+            if self.snapshot is None and self.pending is None:
+                # Fast path (no snapshot in flight): read the stream directly, no extra task.
+                try:
+                    item = await anext(self.items)
+                except StopAsyncIteration:
+                    return
+                for out in self._on_item(item):
+                    yield out
+                continue
             if self.pending is None:
                 self.pending = asyncio.ensure_future(anext(self.items))
             waits: set[asyncio.Future[Any]] = {self.pending}

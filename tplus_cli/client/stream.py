@@ -184,11 +184,12 @@ class ResilientStream:
     _wake: asyncio.Future[str] | None = field(default=None, init=False, repr=False)
     _last: float = field(default=0.0, init=False, repr=False)
     _waiting: bool = field(default=False, init=False, repr=False)
+    _conn: Connection | None = field(default=None, init=False, repr=False)
+    _closer: asyncio.Future[None] | None = field(default=None, init=False, repr=False)
 
     def reconnect(self, reason: str) -> None:
         """Ask the running iteration to drop its connection and redial (e.g. a failed resync)."""
-        if self._wake is not None and not self._wake.done():
-            self._wake.set_result(reason)
+        self._interrupt(reason)
 
     def status(self, state: State, attempt: int = 0, **kw: Any) -> StreamStatus:
         """Build a status item for this stream (also used by layers above, e.g. `resynced`)."""
@@ -237,7 +238,7 @@ class ResilientStream:
         """Data frames of one connection until it closes, goes stale or a reconnect is asked."""
         loop = asyncio.get_running_loop()
         wake: asyncio.Future[str] = loop.create_future()
-        self._wake = wake
+        self._wake, self._conn = wake, conn
         self._last = self.clock()
         watchdog = loop.create_task(self._watch(wake)) if self.stale_after else None
         try:
@@ -247,38 +248,45 @@ class ResilientStream:
                 if frame is not None:
                     yield frame
         finally:
-            self._wake = None
-            if watchdog is not None:
-                watchdog.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watchdog
+            self._wake = self._conn = None
+            for task in (watchdog, self._closer):
+                if task is not None and not task.done():
+                    task.cancel()
+                if task is not None:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+            self._closer = None
+
+    def _interrupt(self, reason: str) -> None:
+        """Fire `wake` and close the connection, which ends a pending recv() (WsConnection contract)."""
+        wake, conn = self._wake, self._conn
+        if wake is None or wake.done() or conn is None:
+            return
+        wake.set_result(reason)
+        self._closer = asyncio.ensure_future(conn.close())
 
     async def _next_text(self, conn: Connection, wake: asyncio.Future[str]) -> str:
-        """The next raw frame, unless `wake` fires first (then raise _Wake)."""
+        """The next raw frame; raise _Wake if the connection was closed on purpose."""
         if wake.done():
             raise _Wake(wake.result())
         self._last = self.clock()
         self._waiting = True
-        recv = asyncio.ensure_future(conn.recv())
         try:
-            await asyncio.wait((recv, wake), return_when=asyncio.FIRST_COMPLETED)
+            return await conn.recv()
+        except Exception:
+            if wake.done():
+                raise _Wake(wake.result()) from None
+            raise
         finally:
             self._waiting = False
-            if not recv.done():
-                recv.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await recv
-        if recv.done() and not recv.cancelled():
-            return recv.result()
-        raise _Wake(wake.result())
 
     async def _watch(self, wake: asyncio.Future[str]) -> None:
-        """Fire `wake` when a wait for the next frame has lasted `stale_after` seconds."""
+        """Interrupt a wait for the next frame that has lasted `stale_after` seconds."""
         assert self.stale_after is not None
         while not wake.done():
             remaining = self._last + self.stale_after - self.clock()
             if remaining <= 0 and self._waiting:
-                wake.set_result(f"no frame for {self.stale_after:g}s")
+                self._interrupt(f"no frame for {self.stale_after:g}s")
                 return
             await self.sleep(remaining if remaining > 0 else self.stale_after)
 
