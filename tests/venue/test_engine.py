@@ -467,3 +467,41 @@ def test_replace_can_move_a_pending_trigger(book: Engine) -> None:
         "a", "t", new_price=100, new_quantity=4, new_trigger=("PriceAbove", 100), revision=6, now=6
     )
     assert err is not None and err.code == "INVALID_ORDER_TRIGGER"
+
+
+# ---------------------------------------------------------------------- configuration
+
+
+def test_step_clock_is_deterministic_and_monotonic() -> None:
+    from tplus_cli.venue.clock import StepClock
+
+    clock = StepClock(100, step_ns=5)
+    assert [clock.now_ns(), clock.now_ns()] == [100, 105]
+    assert clock.advance(10) == 120
+    clock.set(200)
+    assert clock.now_ns() == 200
+    with pytest.raises(ValueError):
+        clock.set(150)
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+
+
+def test_default_markets_have_realistic_grids() -> None:
+    from tplus_cli.venue.markets import DEFAULT_MARKETS, asset_table
+
+    by_symbol = {m.symbol: m.to_json() for m in DEFAULT_MARKETS}
+    assert {s: (j["tick_size"], j["min_order_size"]) for s, j in by_symbol.items()} == {
+        "ETH": ("0.01", "0.0010"),
+        "BTC": ("0.1", "0.00010"),
+        "SOL": ("0.001", "0.01"),
+    }
+    assert set(by_symbol["BTC"]) >= {
+        "asset_id",
+        "book_price_decimals",
+        "book_quantity_decimals",
+        "max_leverage",
+        "min_order_size",
+        "tick_size",
+        "fee_schedule",
+    }
+    assert list(asset_table()) == ["0", "1", "2", "3"]
