@@ -154,3 +154,38 @@ def test_a_served_store_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     finally:
         lock.release()
     _venue(tmp_path, StepClock(T0)).close()
+
+
+def test_simulated_books_are_never_empty_nor_frozen_and_catch_up_is_bounded(
+    tmp_path: Path,
+) -> None:
+    clock = StepClock(T0)
+
+    async def scenario() -> None:
+        with _venue(tmp_path, clock, simulate=True) as ev:
+            async with httpx.AsyncClient(transport=ev.transport(), base_url="http://venue") as http:
+                first = (await http.get("/marketdepth/2")).json()
+                assert first["bids"] and first["asks"]
+                clock.advance(10 * 10**9)
+                later = (await http.get("/marketdepth/2")).json()
+                assert later["sequence_number"] > first["sequence_number"]
+                before = ev.store.last_seq()
+                clock.advance(3 * 3600 * 10**9)  # hours away: one bounded catch-up step
+                assert (await http.get("/marketdepth/2")).json()["asks"]
+                assert 0 < ev.store.last_seq() - before < 1_000
+
+    asyncio.run(scenario())
+
+
+def test_two_embedded_processes_never_simulate_the_same_step_twice(tmp_path: Path) -> None:
+    clock = StepClock(T0)
+    with (
+        _venue(tmp_path, clock, simulate=True) as one,
+        _venue(tmp_path, clock, simulate=True) as two,
+    ):
+        assert one.venue.tick()
+        assert not two.venue.tick()  # the same instant: already ticked by the other process
+        clock.advance(300_000_000)
+        assert two.venue.tick() and not one.venue.tick()
+        ticks = [r for r in one.store.journal_after(0) if r.command["type"] == "Tick"]
+        assert len(ticks) == 2

@@ -156,3 +156,27 @@ def test_slow_consumer_is_dropped_not_buffered(tmp_path: Path) -> None:
         store.close()
 
     asyncio.run(scenario())
+
+
+def test_simulated_market_streams_public_frames(tmp_path: Path) -> None:
+    srv = ServerProcess(tmp_path / "venue.sqlite3", "--seed", "7")
+    try:
+
+        async def first_frames() -> tuple[object, object]:
+            base = srv.url.replace("http://", "ws://")
+            async with (
+                websockets.connect(base + "/marketdepth/diff/2") as depth,
+                websockets.connect(base + "/tickers/ws") as tickers,
+            ):
+                d = json.loads(await asyncio.wait_for(depth.recv(), 15))
+                t = json.loads(await asyncio.wait_for(tickers.recv(), 15))
+                return d, t
+
+        diff, batch = asyncio.run(first_frames())
+        assert isinstance(diff, dict) and {"bids", "asks", "sequence_number"} <= set(diff)
+        assert isinstance(batch, list) and batch and "asset_id" in batch[0]
+        with httpx.Client(base_url=srv.url, timeout=10) as http:
+            book = http.get("/marketdepth/2").json()
+            assert book["bids"] and book["asks"]
+    finally:
+        assert srv.stop() == 0

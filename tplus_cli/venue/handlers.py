@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from tplus_cli.venue import reads, writes
@@ -21,6 +21,7 @@ from tplus_cli.venue.context import Ctx, asset_param
 from tplus_cli.venue.exchange import ApplyResult, NotFound
 from tplus_cli.venue.protocol import ApiError, ApiRequest, ApiResponse, json_response
 from tplus_cli.venue.replica import DEFAULT_SNAPSHOT_EVERY, Replica
+from tplus_cli.venue.simulate import Simulator
 from tplus_cli.venue.store import Store
 from tplus_cli.venue.streams import STREAM_ROUTES, Subscription
 
@@ -107,6 +108,7 @@ class Venue:
         self.simulate = simulate
         self.seed = seed
         self.replica = Replica(store, snapshot_every=snapshot_every)
+        self.simulator = Simulator(seed or 0) if simulate else None
         self.auth = Authenticator(store, clock.now_ns)
 
     # ------------------------------------------------------------------ REST
@@ -145,10 +147,12 @@ class Venue:
             writes.fund(self, user)
 
     def tick(self) -> bool:
-        """Let venue time pass (GTD expiry, simulator) if a tick is due; True if one was journaled.
+        """Let venue time pass if a tick is due: journal a Tick (GTD expiry) and, with the
+        simulator on, its commands for every simulation step boundary crossed since the last
+        journaled Tick (bounded by the simulator). True if anything was journaled.
 
         Due means TICK_EVERY_NS since the last journaled Tick, whichever process wrote it; the
-        check is repeated under the write lock so two processes never tick twice.
+        check is repeated under the write lock, so two processes never tick (or simulate) twice.
         """
         now = self.clock.now_ns()
         self.replica.catch_up()
@@ -159,8 +163,15 @@ class Venue:
             if not self._tick_due(now):
                 raise _NotDue
 
+        def commands(ts: int) -> Iterator[Command]:
+            previous = self.replica.exchange.last_tick_ns
+            yield Tick(ts_ns=ts)
+            sim = self.simulator
+            if sim is not None and ts // sim.step_ns > previous // sim.step_ns:
+                yield from sim.step(self.replica.exchange, ts)
+
         try:
-            self.execute(lambda ts: Tick(ts_ns=ts), guard)
+            self.replica.execute_all(commands, now, guard)
         except _NotDue:
             return False
         return True

@@ -9,7 +9,7 @@ runs ahead of the journal.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tplus_cli.venue.commands import Command, command_from_dict
@@ -73,34 +73,46 @@ class Replica:
         now_ns: int,
         guard: Callable[[], None] | None = None,
     ) -> ApplyResult:
-        """Under the write lock: catch up, check `guard`, apply the command, journal, commit.
+        """Under the write lock: catch up, check `guard`, apply one command, journal, commit.
 
         `guard` runs after catch-up and before anything changes, so checks against the latest
-        state (and side-table updates such as transfer nonces) are atomic with the write; an
-        exception from it rolls back and leaves memory untouched. Venue time never goes
-        backwards across processes: it is max(now, last journaled ts).
+        state are atomic with the write; an exception from it rolls back and leaves memory
+        untouched. Venue time never goes backwards across processes: it is
+        max(now, last journaled ts).
         """
+        return self.execute_all(lambda ts: iter((build(ts),)), now_ns, guard)[0]
+
+    def execute_all(
+        self,
+        build: Callable[[int], Iterator[Command]],
+        now_ns: int,
+        guard: Callable[[], None] | None = None,
+    ) -> list[ApplyResult]:
+        """Like `execute` for a sequence of commands in one transaction; `build` is consumed
+        lazily, so each command is built after the previous ones were applied."""
         dirty = False
+        results: list[ApplyResult] = []
         try:
             with self.store.write():
                 self.catch_up()
                 if guard is not None:
                     guard()
                 ts = max(now_ns, self.last_ts_ns)
-                cmd = build(ts)
-                dirty = True
-                result = self.exchange.apply(cmd)
-                seq = self.seq + 1
-                events = [(e.channel, e.payload) for e in result.events]
-                self.store.append(seq, ts, cmd.to_dict(), events)
-                if seq - self._snapshot_seq >= self.snapshot_every:
-                    self._write_snapshot(seq)
-                self.seq, self.last_ts_ns = seq, ts
+                for cmd in build(ts):
+                    dirty = True
+                    result = self.exchange.apply(cmd)
+                    seq = self.seq + 1
+                    events = [(e.channel, e.payload) for e in result.events]
+                    self.store.append(seq, cmd.ts_ns, cmd.to_dict(), events)
+                    self.seq, self.last_ts_ns = seq, max(ts, cmd.ts_ns)
+                    results.append(result)
+                if self.seq - self._snapshot_seq >= self.snapshot_every:
+                    self._write_snapshot(self.seq)
         except BaseException:
             if dirty:
                 self.reload()
             raise
-        return result
+        return results
 
     def _write_snapshot(self, seq: int) -> None:
         """Persist the state after `seq` (inside the current write transaction)."""
