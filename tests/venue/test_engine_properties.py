@@ -313,3 +313,37 @@ def test_malformed_commands_are_refused_never_raised(edits: list[tuple[str, Any]
         result = ex.apply(base)
         assert result.error is None or isinstance(result.error[1], str)
         check_exchange(ex)
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3 * 86_400), st.integers(1, 1_000), st.integers(1, 50)),
+        max_size=40,
+    ),
+    st.integers(0, 4 * 86_400),
+)
+def test_cached_24h_ticker_matches_brute_force(
+    fills: list[tuple[int, int, int]], extra_s: int
+) -> None:
+    from tplus_cli.venue.marketdata import DAY_NS, MINUTE_NS, MarketData
+    from tplus_cli.venue.markets import DEFAULT_MARKETS
+
+    data = MarketData(DEFAULT_MARKETS[1])
+    now = T0
+    for offset_s, price, lots in sorted(fills):
+        now = T0 + offset_s * 1_000_000_000
+        data.record(now, price, lots, {})
+        data.ticker(now, None, None)  # warm the cache at many points in time
+    later = now + extra_s * 1_000_000_000
+    got = data.ticker(later, None, None)
+    start = (later - DAY_NS) - (later - DAY_NS) % MINUTE_NS
+    window = [bar for bar in data.bars if bar[0] >= start]
+    config = DEFAULT_MARKETS[1]
+    assert got["volume_24h"] == config.qty_str(sum(b[5] for b in window))
+    if window:
+        assert got["high_24h"] == config.price_str(max(b[2] for b in window))
+        assert got["low_24h"] == config.price_str(min(b[3] for b in window))
+        assert got["price_change_24h"] == config.price_str(data.last_price - window[0][1])  # type: ignore[operator]
+    else:
+        assert got["high_24h"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -48,6 +49,8 @@ class MarketData:
         self.bars: deque[list[int]] = deque(maxlen=BAR_MEMORY)  # [open_ns, o, h, l, c, lots]
         self.last_price: int | None = None
         self.depth_sequence = 0
+        self._cache_key: tuple[int, int, int] | None = None
+        self._cache: tuple[int, int, int, int] | None = None
 
     def record(self, ts: int, price: int, lots: int, trade: dict[str, Any]) -> list[int]:
         """Add one fill; return the 1-minute bar it updated."""
@@ -88,9 +91,8 @@ class MarketData:
     ) -> dict[str, Any]:
         """The Ticker object (spec §6) over the last 24 hours of bars."""
         c = self.config
-        since = now - DAY_NS
-        window = [bar for bar in self.bars if bar[0] >= since - since % MINUTE_NS]
-        volume = sum(bar[5] for bar in window)
+        window = self._window(now)
+        volume = window[1] if window is not None else 0
         last = self.last_price
         ticker: dict[str, Any] = {
             "asset_id": c.asset_id,
@@ -106,15 +108,49 @@ class MarketData:
             "price_change_pct_24h": None,
             "timestamp_ns": now,
         }
-        if window and last is not None:
-            first = window[0][1]
+        if window is not None and last is not None:
+            first, _, high, low = window
             change = last - first
-            ticker["high_24h"] = c.price_str(max(bar[2] for bar in window))
-            ticker["low_24h"] = c.price_str(min(bar[3] for bar in window))
+            ticker["high_24h"] = c.price_str(high)
+            ticker["low_24h"] = c.price_str(low)
             ticker["price_change_24h"] = c.price_str(change)
             hundredths = abs(change) * 10_000 // first
             ticker["price_change_pct_24h"] = fmt_units(-hundredths if change < 0 else hundredths, 2)
         return ticker
+
+    def _window(self, now: int) -> tuple[int, int, int, int] | None:
+        """(first open, volume, high, low) of the bars of the last 24 hours, or None.
+
+        Only the newest bar ever changes, so the older bars' totals are cached per
+        (window start, newest bar): a ticker costs O(1) except once per minute.
+        """
+        bars = self.bars
+        if not bars:
+            return None
+        since = now - DAY_NS
+        start = since - since % MINUTE_NS
+        newest = bars[-1]
+        key = (start, newest[0], len(bars))
+        if self._cache_key != key:
+            older = [bar for bar in itertools.islice(bars, len(bars) - 1) if bar[0] >= start]
+            self._cache = (
+                (
+                    older[0][1],
+                    sum(b[5] for b in older),
+                    max(b[2] for b in older),
+                    min(b[3] for b in older),
+                )
+                if older
+                else None
+            )
+            self._cache_key = key
+        cached = self._cache
+        if newest[0] < start:
+            return cached
+        if cached is None:
+            return (newest[1], newest[5], newest[2], newest[3])
+        first, volume, high, low = cached
+        return (first, volume + newest[5], max(high, newest[2]), min(low, newest[3]))
 
     def klines(
         self, interval_s: int, *, end_ns: int | None, page: int, limit: int
