@@ -275,6 +275,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("Aborted.\n")
         return int(ExitCode.ERROR)
     except typer.TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `tplus keys`: help was the answer
+            if exc.format_message():  # plain (non-Rich) help comes back as the message
+                sys.stderr.write(exc.format_message() + "\n")
+            return int(ExitCode.USAGE)
         return _report(_usage_error(exc), wants_json())
     except BrokenPipeError:
         # The reader went away (`tplus ... | head`): stop quietly.

@@ -258,3 +258,11 @@ def test_trailing_output_flag_shapes_a_parse_error(tplus: Tplus) -> None:
     assert r.stderr.startswith("Error: Missing argument")
     j = tplus("keys show -o json")
     assert j.error()["exit_code"] == 2
+
+
+def test_group_without_command_shows_help(tplus: Tplus) -> None:
+    """`tplus keys` prints the group's help (no error line) and exits 2 like Click."""
+    r = tplus("keys")
+    assert r.exit_code == 2
+    assert "Usage: tplus keys" in r.stdout + r.stderr
+    assert "error" not in r.stderr.lower()
