@@ -7,8 +7,17 @@ import io
 import json
 from decimal import Decimal
 
+import pytest
+
 from .conftest import Tplus
-from .trading_helpers import FAR_BID, ok, one_line_error, place
+from .trading_helpers import FAR_BID, ok, one_line_error, place, set_simulator
+
+
+@pytest.fixture(autouse=True)
+def _quiet_venue(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded venue without its simulator: books and fills are only these tests'."""
+    set_simulator(monkeypatch, on=False)
+
 
 ROW_KEYS = ["sub_account", "asset_id", "symbol", "available", "held", "total"]
 

@@ -11,7 +11,13 @@ from decimal import Decimal
 import pytest
 
 from .conftest import Tplus
-from .trading_helpers import FAR_ASK, FAR_BID, ok, one_line_error, place
+from .trading_helpers import FAR_ASK, FAR_BID, ok, one_line_error, place, set_simulator
+
+
+@pytest.fixture(autouse=True)
+def _quiet_venue(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded venue without its simulator: books and fills are only these tests'."""
+    set_simulator(monkeypatch, on=False)
 
 
 def test_book_json_has_both_sides_best_first_with_cumulative(tplus: Tplus) -> None:

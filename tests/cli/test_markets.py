@@ -10,7 +10,13 @@ from decimal import Decimal
 import pytest
 
 from .conftest import Tplus
-from .trading_helpers import FORMATS, has_record, ok, one_line_error
+from .trading_helpers import FORMATS, has_record, ok, one_line_error, set_simulator
+
+
+@pytest.fixture(autouse=True)
+def _quiet_venue(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded venue without its simulator: books and fills are only these tests'."""
+    set_simulator(monkeypatch, on=False)
 
 
 def test_markets_alone_lists_every_market_as_json(tplus: Tplus) -> None:

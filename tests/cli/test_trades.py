@@ -7,8 +7,16 @@ import io
 import json
 from decimal import Decimal
 
+import pytest
+
 from .conftest import Tplus
-from .trading_helpers import ok, one_line_error, place
+from .trading_helpers import ok, one_line_error, place, set_simulator
+
+
+@pytest.fixture(autouse=True)
+def _quiet_venue(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded venue without its simulator: books and fills are only these tests'."""
+    set_simulator(monkeypatch, on=False)
 
 
 def _cross(tplus: Tplus) -> str:

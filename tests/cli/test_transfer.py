@@ -7,7 +7,13 @@ from decimal import Decimal
 import pytest
 
 from .conftest import Tplus
-from .trading_helpers import FORMATS, has_record, ok, one_line_error
+from .trading_helpers import FORMATS, has_record, ok, one_line_error, set_simulator
+
+
+@pytest.fixture(autouse=True)
+def _quiet_venue(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded venue without its simulator: books and fills are only these tests'."""
+    set_simulator(monkeypatch, on=False)
 
 
 def _usdc(tplus: Tplus, sub: int) -> Decimal:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from typing import Any
+
+import pytest
 
 from .conftest import Result, Tplus
 
@@ -64,3 +67,23 @@ def has_record(fmt: str, text: str, **expected: str) -> bool:
     if fmt == "table":
         return all(value in text for value in expected.values())
     return any(all(str(r.get(k)) == v for k, v in expected.items()) for r in records(fmt, text))
+
+
+def set_simulator(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
+    """Run the embedded venue with its market simulator on or off for this test.
+
+    Off makes books and fills depend only on the test's own orders; the simulator is a
+    wall-clock-driven market maker, so tests that need exact fills turn it off.
+    """
+    from tplus_cli.venue import embedded
+
+    monkeypatch.setattr(embedded, "open_embedded", functools.partial(_REAL_OPEN, simulate=on))
+
+
+def _real_open() -> Any:
+    from tplus_cli.venue import embedded
+
+    return embedded.open_embedded
+
+
+_REAL_OPEN = _real_open()

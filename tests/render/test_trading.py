@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tplus_cli.render.trading import LadderLevel, book_summary, book_view
+from tplus_cli.client.wire import Balance, MarginAccount, Market, OrderInfo, UserTrade
+from tplus_cli.render.trading import (
+    LadderLevel,
+    account_summary_row,
+    balance_row,
+    book_summary,
+    book_view,
+    iso_ns,
+    market_row,
+    order_row,
+    order_status,
+    ppm_percent,
+    summary_line,
+    trade_row,
+)
 
 
 class L:
@@ -94,3 +109,91 @@ def test_ladder_invariants(
     if v.mid is not None:
         assert v.best_ask is not None and v.best_bid is not None
         assert v.mid * 2 == v.best_ask + v.best_bid
+
+
+@pytest.mark.parametrize(
+    ("status", "canceled", "shown"),
+    [
+        ("Open", False, "open"),
+        ("PartiallyFilled", False, "partially_filled"),
+        ("Canceled", False, "cancelled"),
+        ("Open", True, "cancelled"),
+        ("Filled", False, "filled"),
+    ],
+)
+def test_order_status_spelling(status: str, canceled: bool, shown: str) -> None:
+    """Venue statuses become snake case with one spelling of cancelled."""
+    assert order_status(status, canceled) == shown
+
+
+SYMBOLS = {"0": "USDC", "2": "BTC"}
+
+
+def test_market_row_fees_are_exact_percentages() -> None:
+    """ppm fee rates become exact percentages; symbol comes from the market or the map."""
+    m = Market("2", None, 1, 5, Decimal("0.1"), Decimal("0.0001"), 500, 200)
+    row = market_row(m, SYMBOLS)
+    assert (row["symbol"], row["taker_fee_pct"], row["maker_fee_pct"]) == (
+        "BTC",
+        Decimal("0.05"),
+        Decimal("0.02"),
+    )
+    assert ppm_percent(None) is None and ppm_percent(1) == Decimal("0.0001")
+
+
+def test_order_row_human_units_type_and_tif() -> None:
+    """Book ints become human Decimals; stop/limit, gtd/ioc/fok and times are spelled out."""
+    o = OrderInfo(
+        "id1", "2", "Buy", "PartiallyFilled", 1, 5, 650000, 1000, 250, False,
+        1_750_000_000_123_456_789, good_until_ns=1_750_000_060_000_000_000,
+        trigger_below_raw=600000,
+    )  # fmt: skip
+    row = order_row(o, SYMBOLS)
+    assert (row["price"], row["quantity"], row["filled"], row["remaining"]) == (
+        Decimal("65000.0"),
+        Decimal("0.01000"),
+        Decimal("0.00250"),
+        Decimal("0.00750"),
+    )
+    assert (row["side"], row["type"], row["tif"], row["status"]) == (
+        "buy",
+        "stop-limit",
+        "gtd",
+        "partially_filled",
+    )
+    assert row["created"] == "2025-06-15T15:06:40.123Z"
+    assert row["trigger_below"] == Decimal("60000.0")
+    market = OrderInfo("id2", "9", "Sell", "Open", 2, 3, None, 5, 0, False, 0, is_fok=True)
+    assert (order_row(market, SYMBOLS)["type"], order_row(market, SYMBOLS)["symbol"]) == (
+        "market",
+        "9",
+    )
+    assert order_row(market, SYMBOLS)["tif"] == "fok"
+
+
+def test_trade_balance_and_summary_rows() -> None:
+    """Fills show our side and role; balances derive held; the summary line reads well."""
+    t = UserTrade("2", "o", Decimal("65000"), Decimal("0.001"), 0, True, False, "Confirmed",
+                  trading_fee=Decimal("-0.01"))  # fmt: skip
+    row = trade_row(t, SYMBOLS)
+    assert (row["side"], row["role"], row["fee"], row["status"]) == (
+        "sell",
+        "maker",
+        Decimal("-0.01"),
+        "confirmed",
+    )
+    b = balance_row(Balance(1, "0", Decimal("90"), Decimal("100")), SYMBOLS)
+    assert (b["symbol"], b["held"]) == ("USDC", Decimal("10"))
+    margin = MarginAccount(
+        1, Decimal("100.5"), Decimal("90"), Decimal("10.5"), Decimal("80"), True, False,
+        Decimal("0"),
+    )  # fmt: skip
+    summary = account_summary_row(1, "cross_margin", margin, (True, Decimal("99")))
+    assert summary["distance_from_liquidation"] == Decimal("99")
+    assert summary_line(summary) == (
+        "sub-account 1 (cross_margin): equity 100.5, available margin 90, utilized 10.5, "
+        "uPnL 0, solvent"
+    )
+    bare = account_summary_row(0, "spot", None, None)
+    assert summary_line(bare) == "sub-account 0 (spot)"
+    assert iso_ns(None) is None and iso_ns(0) == "1970-01-01T00:00:00.000Z"

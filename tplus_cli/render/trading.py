@@ -6,6 +6,7 @@ emitter renders them as a table, JSON, NDJSON or CSV. Nothing here does I/O or r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -216,8 +217,13 @@ def _order_tif(order: OrderInfo) -> str:
     return "gtd" if order.good_until_ns is not None else "gtc"
 
 
-def _order_status(order: OrderInfo) -> str:
-    return "cancelled" if order.canceled else order.status.lower()
+def order_status(status: str, canceled: bool = False) -> str:
+    """The venue's status in snake case ("PartiallyFilled" → "partially_filled"), one spelling
+    of cancelled whatever the venue uses."""
+    if canceled:
+        return "cancelled"
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", status.strip()).lower()
+    return "cancelled" if snake == "canceled" else snake
 
 
 def order_row(order: OrderInfo, symbols: Mapping[str, str]) -> dict[str, Any]:
@@ -232,7 +238,7 @@ def order_row(order: OrderInfo, symbols: Mapping[str, str]) -> dict[str, Any]:
         "quantity": order.quantity,
         "filled": order.filled_quantity,
         "remaining": order.remaining_quantity,
-        "status": _order_status(order),
+        "status": order_status(order.status, order.canceled),
         "tif": _order_tif(order),
         "good_until": iso_ns(order.good_until_ns),
         "trigger_above": order.trigger_above,
