@@ -17,8 +17,9 @@ API (all methods are safe to call from any command):
 - `rt.run(coro)` -> result of one `asyncio.run`; Ctrl-C -> `Interrupted` (exit 130); client
   errors -> the matching TplusError (see `translate`).
 - `async with rt.client(signing=False) as c:` -> a `TplusClient` for the resolved endpoint:
-  "embedded" -> in-process venue (store in `data_dir()/venue/venue.sqlite3`); an URL -> network. `signing=True` loads
-  the key (creating the paper key on a local venue on first use, with a notice on stderr).
+  "embedded" -> in-process venue (store: `data_dir()/venue/venue.sqlite3`); a URL -> network.
+  `signing=True` loads the key (creating the paper key on a local venue on first use, with a
+  notice on stderr).
 - `rt.emit(data, columns=None, title=None)` renders one object or a list per `-o` and
   `--fields`: table (Rich, markup off), json (`[]` when empty, Decimals as strings), ndjson,
   csv (header row). `columns` (names or `render.tables.Column`) picks the table columns;
@@ -35,7 +36,8 @@ API (all methods are safe to call from any command):
 Client error mapping (`translate`): AuthFailed -> 4; Rejected -> 5 (code = the venue's reject
 code, details.order_id); Unavailable / ServerError -> 6; RateLimited -> 7; AmbiguousOutcome
 -> 8 (details.order_id, hint to look it up); InvalidInput -> 2; NotFound -> 2 (the user named
-something that does not exist: a symbol, an order id); any other ClientError -> 6 with its code.
+something that does not exist: a symbol, an order id); any other ClientError -> 5 when the
+venue answered 4xx (it refused the request), else 6.
 """
 
 from __future__ import annotations
@@ -408,4 +410,7 @@ def translate(exc: BaseException) -> TplusError | None:
     if type(exc) is errors.ClientError and exc.status is not None and 400 <= exc.status < 500:
         # A 4xx that no §7.2 rule names (e.g. INSUFFICIENT_BALANCE): the venue said no.
         return RejectedError(f"rejected: {message}", code=code or "REJECTED", details=details)
+    status = exc.status
+    if status is not None and 400 <= status < 500:
+        return RejectedError(f"refused: {message}", code=code or "REJECTED", details=details)
     return UnavailableError(message, code=code or "UNAVAILABLE", details=details)
