@@ -410,7 +410,4 @@ def translate(exc: BaseException) -> TplusError | None:
     if type(exc) is errors.ClientError and exc.status is not None and 400 <= exc.status < 500:
         # A 4xx that no §7.2 rule names (e.g. INSUFFICIENT_BALANCE): the venue said no.
         return RejectedError(f"rejected: {message}", code=code or "REJECTED", details=details)
-    status = exc.status
-    if status is not None and 400 <= status < 500:
-        return RejectedError(f"refused: {message}", code=code or "REJECTED", details=details)
     return UnavailableError(message, code=code or "UNAVAILABLE", details=details)
