@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 from decimal import Decimal
@@ -76,12 +75,3 @@ def test_ndjson_and_csv_rows(tplus: Tplus) -> None:
 def test_bad_input_is_exit_2(tplus: Tplus, args: str) -> None:
     """Unknown symbol, a zero depth or a missing symbol: one error line, exit 2."""
     one_line_error(tplus(args), 2)
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("tplus_cli.commands.book_watch") is not None,
-    reason="the live view is installed",
-)
-def test_watch_without_live_view_says_not_available(tplus: Tplus) -> None:
-    """--watch before the live view exists is a clear usage error, not a crash."""
-    assert "not available yet" in one_line_error(tplus("book BTC --watch"), 2)

@@ -342,3 +342,44 @@ def test_single_order_commands_in_every_format(tplus: Tplus, fmt: str) -> None:
     place(tplus, f"BTC sell 0.01 --price {FAR_ASK} --client-id all-{fmt}")
     out = ok(tplus(f"order cancel-all --yes -o {fmt}"))
     assert has_record(fmt, out.stdout, order_id=f"all-{fmt}", status="cancelled")
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        ("BTC buy 0.01 --price 5000 --post-only", "POST_ONLY_WOULD_CROSS"),
+        ("BTC buy 0.01 --price 4000 --tif fok", "FOK_NOT_FILLED"),
+        ("BTC buy 0.01 --price 4000 --reduce-only", "REDUCE_ONLY_NO_POSITION"),
+    ],
+)
+def test_venue_rejections_are_exit_5_with_the_code(tplus: Tplus, args: str, code: str) -> None:
+    """Orders the venue refuses exit 5; the JSON error carries the reject code and order id."""
+    place(tplus, "BTC sell 0.01 --price 5000")
+    result = tplus(f"order place {args}")
+    one_line_error(result, 5)
+    err = result.error()
+    assert err["code"] == code and err["details"]["order_id"]
+
+
+def test_market_order_with_no_liquidity_says_so(tplus: Tplus) -> None:
+    """A market order on an empty book ends unfilled: exit 0, status cancelled, a notice."""
+    result = ok(tplus("order place BTC buy 0.01 --market -o json"))
+    doc = result.json()
+    assert (doc["status"], Decimal(doc["filled"])) == ("cancelled", 0)
+    assert "nothing filled" in result.stderr
+
+
+def test_watch_flags_hand_over_to_the_live_views(
+    tplus: Tplus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """book --watch and order list --watch call the live-view entry points with the args."""
+    from tplus_cli.commands import book_watch
+
+    calls: list[tuple[str, object, object]] = []
+    monkeypatch.setattr(book_watch, "run_watch", lambda rt, s, d: calls.append(("book", s, d)))
+    monkeypatch.setattr(
+        book_watch, "run_orders_watch", lambda rt, s: calls.append(("orders", s, None))
+    )
+    ok(tplus("book ETH --watch --depth 7"))
+    ok(tplus("order list --watch --symbol SOL"))
+    assert calls == [("book", "ETH", 7), ("orders", "SOL", None)]

@@ -67,6 +67,9 @@ def balances(
 ) -> None:
     """Show balances: available, held and total per asset.
 
+    Default: sub-account 1 (where orders go). Rows: sub_account, asset_id, symbol,
+    available, held, total. --summary: one margin/solvency row per sub-account.
+
     Example: tplus balances --all -o json
     """
     from tplus_cli.render.trading import BALANCE_COLUMNS, SUMMARY_COLUMNS, summary_line

@@ -7,13 +7,10 @@ from typing import TYPE_CHECKING
 import typer
 
 from tplus_cli.commands import _options
-from tplus_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from tplus_cli.render.trading import BookView
     from tplus_cli.runtime import Runtime
-
-WATCH_MODULE = "tplus_cli.commands.book_watch"
 
 
 async def _snapshot(rt: Runtime, symbol: str, depth: int) -> BookView:
@@ -35,13 +32,10 @@ async def _snapshot(rt: Runtime, symbol: str, depth: int) -> BookView:
 
 
 def _watch(rt: Runtime, symbol: str, depth: int) -> None:
-    """Hand over to the live view (owned by the streams part) if it is installed."""
-    import importlib
-    import importlib.util
+    """Hand over to the live view (commands/book_watch.py, owned by the streams part)."""
+    from tplus_cli.commands.book_watch import run_watch
 
-    if importlib.util.find_spec(WATCH_MODULE) is None:
-        raise UsageError("book --watch is not available yet", hint=f"tplus book {symbol}")
-    importlib.import_module(WATCH_MODULE).run_watch(rt, symbol, depth)
+    run_watch(rt, symbol, depth)
 
 
 def _emit(rt: Runtime, view: BookView) -> None:

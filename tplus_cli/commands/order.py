@@ -92,7 +92,10 @@ def place(
         _print_request(rt.run(flows.dry_run(rt, symbol, plan, client_id, sub_account)))
         return
     rt.confirm_write(f"Place {plan.describe(symbol)} on sub-account {sub_account}?")
-    _emit_order(rt, rt.run(flows.place(rt, symbol, plan, client_id, sub_account)))
+    row = rt.run(flows.place(rt, symbol, plan, client_id, sub_account))
+    if row.get("status") == "cancelled" and not row.get("filled"):
+        rt.notice(f"Order {row['order_id']} ended with nothing filled (no match at that price).")
+    _emit_order(rt, row)
 
 
 def _print_request(request: dict[str, Any]) -> None:
