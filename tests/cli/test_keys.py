@@ -178,6 +178,8 @@ def test_no_secret_in_plaintext_and_modes(tplus: Tplus, backend: str, sealed_env
     seeds.append(tplus(f"keys export {FRESH} --yes -o table").stdout.strip())
     tplus(f"profile add stage --endpoint https://stage.example --key {FRESH}")
     tplus(f"keys use {IMPORTED}")
+    venue = tplus(f"--key {FRESH} balances -o json")  # signs in to the embedded venue (data dir)
+    assert venue.exit_code == 0, venue.stderr
     checked = 0
     for base in (sealed_env / "config", sealed_env / "data"):
         for path in base.rglob("*") if base.exists() else []:
@@ -193,6 +195,6 @@ def test_no_secret_in_plaintext_and_modes(tplus: Tplus, backend: str, sealed_env
             if base.name == "config":
                 assert mode == 0o600, path
             checked += 1
-    assert checked >= 2  # keys.toml and profiles.toml at least
+    assert checked >= 3  # keys.toml, profiles.toml and the venue store at least
     for name in (IMPORTED, FRESH):
         tplus(f"keys delete {name} --yes")
