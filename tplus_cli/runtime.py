@@ -119,6 +119,11 @@ class Runtime:
         if yes:
             self.options.yes = True
 
+    def select_profile(self, name: str) -> None:
+        """Resolve settings for profile `name` from now on (as if --profile NAME were given)."""
+        self.options.profile = name
+        self._settings = None
+
     @property
     def profiles(self) -> ProfileStore:
         """The loaded profile store (built-in + user file)."""

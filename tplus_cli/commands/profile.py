@@ -97,8 +97,7 @@ def show_profile(
     """
     rt = _options.runtime(ctx)
     if name is not None:
-        rt.options.profile = name
-        rt.apply_command_options(output=rt.options.output)  # re-resolve with this profile
+        rt.select_profile(name)
     s = rt.settings
     if not sources:
         rt.emit(_row(s.profile, _current(rt)), columns=SHOW_COLUMNS)
