@@ -211,7 +211,7 @@ def test_restart_restores_books_balances_ids_and_sequences(db: Path) -> None:
     orders, inventory = alice.orders(), alice.inventory()
     depth = first.handle(ApiRequest("GET", "/marketdepth/2", {}, {}, b"")).json()
     seq, last_event = first.store.last_seq(), first.store.last_event_id()
-    first.close()
+    first.snapshot()
     first.store.close()
 
     second = open_venue(db, clock)

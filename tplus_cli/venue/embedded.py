@@ -135,8 +135,7 @@ class EmbeddedVenue:
         return self.venue.handle(req)
 
     def close(self) -> None:
-        """Close the store connection."""
-        self.venue.close()
+        """Close the store connection (the journal is already committed)."""
         self.store.close()
 
     def __enter__(self) -> EmbeddedVenue:

@@ -212,8 +212,10 @@ class Venue:
         """Stream cursor: the newest committed event id."""
         return self.store.last_event_id()
 
-    def close(self) -> None:
-        """Snapshot the journal head so the next start is fast (best effort)."""
+    def snapshot(self) -> None:
+        """Snapshot the journal head so the next start replays nothing (best effort; the
+        server does this at clean shutdown, short-lived embedded users rely on the periodic
+        snapshots instead of paying for one per CLI invocation)."""
         try:
             self.replica.snapshot_now()
         except Exception:  # a snapshot is an optimisation; the journal is the truth

@@ -17,7 +17,8 @@ from tplus_cli.venue.exchange import FORMAT_VERSION as SNAPSHOT_FORMAT_VERSION
 from tplus_cli.venue.exchange import ApplyResult, Exchange
 from tplus_cli.venue.store import JournalRow, Store
 
-DEFAULT_SNAPSHOT_EVERY = 5000
+DEFAULT_SNAPSHOT_EVERY = 1000
+"""Snapshot after this many commands: a start-up replays at most this many (~0.1 s)."""
 
 
 class Replica:

@@ -45,6 +45,7 @@ QUEUE_LIMIT = 1024  # frames buffered per subscriber before it counts as a slow 
 PUMP_INTERVAL_S = 0.1  # how often foreign writes are looked for when nothing happens here
 TICK_INTERVAL_S = 0.25  # simulator cadence
 SLOW_CONSUMER_CLOSE = 1013  # "try again later"
+SERVER_SNAPSHOT_EVERY = 5000  # long-lived: snapshot less often, replay at most this at start
 
 
 @dataclass(eq=False)
@@ -270,7 +271,9 @@ async def run(
     lock = OwnerLock(db_path)  # raises StoreOwnedError if another server owns the store
     store = Store(db_path)
     try:
-        venue = Venue(store, SystemClock(), simulate=simulate, seed=seed)
+        venue = Venue(
+            store, SystemClock(), simulate=simulate, seed=seed, snapshot_every=SERVER_SNAPSHOT_EVERY
+        )
         sock = _bind(host, port)
         bound_host, bound_port = sock.getsockname()[:2]
         lock.publish(bound_host, bound_port)
@@ -296,7 +299,7 @@ async def run(
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-        venue.close()
+        venue.snapshot()
         sys.stderr.write("tplus venue stopped\n")
         return 130 if server.received == signal.SIGINT else 0
     finally:
