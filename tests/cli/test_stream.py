@@ -40,7 +40,7 @@ def run_tplus(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 class Proc:
-    """A `tplus` subprocess whose stderr lines can be awaited (no blind sleeps)."""
+    """A `tplus` subprocess whose stdout/stderr lines can be awaited (bounded, no blind sleeps)."""
 
     def __init__(self, *args: str) -> None:
         self.popen = subprocess.Popen(
@@ -50,31 +50,58 @@ class Proc:
             text=True,
             env=sub_env(),
         )
-        self.err_lines: queue.Queue[str] = queue.Queue()
+        self.out_lines: queue.Queue[str | None] = queue.Queue()
+        self.err_lines: queue.Queue[str | None] = queue.Queue()
         self.stderr: list[str] = []
-        assert self.popen.stderr is not None
-        threading.Thread(target=self._pump, args=(self.popen.stderr,), daemon=True).start()
+        assert self.popen.stdout is not None and self.popen.stderr is not None
+        self._pumps = [
+            threading.Thread(target=self._pump, args=(stream, lines), daemon=True)
+            for stream, lines in (
+                (self.popen.stdout, self.out_lines),
+                (self.popen.stderr, self.err_lines),
+            )
+        ]
+        for pump in self._pumps:
+            pump.start()
 
-    def _pump(self, stream: IO[str]) -> None:
+    @staticmethod
+    def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
         for line in stream:
-            self.err_lines.put(line)
+            lines.put(line)
+        lines.put(None)
+
+    def _next(self, lines: queue.Queue[str | None], what: str) -> str | None:
+        try:
+            return lines.get(timeout=TIMEOUT)
+        except queue.Empty:
+            self.popen.kill()
+            raise AssertionError(f"timed out waiting for {what}; stderr {self.stderr}") from None
 
     def wait_stderr(self, needle: str) -> None:
-        """Block until a stderr line contains `needle` (bounded by TIMEOUT)."""
+        """Block until a stderr line contains `needle`."""
         while True:
-            try:
-                line = self.err_lines.get(timeout=TIMEOUT)
-            except queue.Empty:
-                self.popen.kill()
-                raise AssertionError(f"no {needle!r} on stderr; saw {self.stderr}") from None
+            line = self._next(self.err_lines, repr(needle))
+            if line is None:
+                raise AssertionError(f"no {needle!r} on stderr; saw {self.stderr}")
             self.stderr.append(line)
             if needle in line:
                 return
 
+    def next_json(self) -> Any:
+        """The next stdout line, parsed."""
+        line = self._next(self.out_lines, "a stdout line")
+        assert line is not None, f"stdout ended; stderr {self.stderr}"
+        return json.loads(line)
+
     def finish(self) -> tuple[int, str]:
-        """Exit code and stdout."""
-        out, _ = self.popen.communicate(timeout=TIMEOUT)
-        return self.popen.returncode, out
+        """Exit code and the rest of stdout."""
+        code = self.popen.wait(timeout=TIMEOUT)
+        for pump in self._pumps:
+            pump.join(timeout=TIMEOUT)
+        rest = []
+        while (line := self.out_lines.get_nowait()) is not None:
+            rest.append(line)
+        return code, "".join(rest)
 
 
 @pytest.fixture
@@ -182,21 +209,31 @@ def test_order_from_another_process_appears_in_running_stream(procs: list[Proc])
 
 
 @pytest.mark.slow
-def test_book_diffs_mode_emits_snapshot_then_the_applied_diff(procs: list[Proc]) -> None:
-    """`--diffs`: a full snapshot first, then each applied diff with its sequence number."""
+def test_book_diffs_mode_is_a_contiguous_replayable_feed(procs: list[Proc]) -> None:
+    """`--diffs`: a full snapshot, then applied diffs with consecutive sequence numbers (the
+    simulator keeps the book moving); our own order's level shows up as a diff."""
     assert run_tplus("order", "list", "-o", "json").returncode == 0
-    stream = Proc("stream", "book", "ETH", "--diffs", "--count", "2", "-o", "ndjson")
+    stream = Proc("stream", "book", "ETH", "--diffs", "-o", "ndjson")
     procs.append(stream)
-    stream.wait_stderr("resynced")
+    first = stream.next_json()["data"]
+    assert first["kind"] == "snapshot"
     placed = run_tplus("order", "place", "ETH", "sell", "0.5", "--price", "9999", "-o", "json")
     assert placed.returncode == 0, placed.stderr
-    code, out = stream.finish()
-    assert code == 0
-    snap, diff = (d["data"] for d in envelopes(out))
-    assert snap["kind"] == "snapshot" and diff["kind"] == "diff"
-    assert diff["sequence"] == snap["sequence"] + 1
-    [[price, size]] = diff["asks"]
-    assert Decimal(price) == 9999 and Decimal(size) == Decimal("0.5")
+    book = {("bid", Decimal(p)): Decimal(q) for p, q in first["bids"]}
+    book.update({("ask", Decimal(p)): Decimal(q) for p, q in first["asks"]})
+    last = first["sequence"]
+    while book.get(("ask", Decimal(9999))) != Decimal("0.5"):
+        data = stream.next_json()["data"]
+        if data["kind"] == "snapshot":  # a resync replaces the book wholesale
+            book = {("bid", Decimal(p)): Decimal(q) for p, q in data["bids"]}
+            book.update({("ask", Decimal(p)): Decimal(q) for p, q in data["asks"]})
+        else:
+            assert data["sequence"] == last + 1
+            for side, levels in (("bid", data["bids"]), ("ask", data["asks"])):
+                book.update({(side, Decimal(p)): Decimal(q) for p, q in levels})
+        last = data["sequence"]
+    stream.popen.send_signal(signal.SIGINT)
+    assert stream.finish()[0] == 130
 
 
 @pytest.mark.slow

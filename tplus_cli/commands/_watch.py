@@ -189,10 +189,17 @@ def _stream(
     )
 
 
-async def _follow_frames(stream: ResilientStream, on_frame: Callable[[Any], None]) -> None:
+async def _follow_frames(
+    stream: ResilientStream,
+    on_frame: Callable[[Any], None],
+    on_connected: Callable[[], None] | None = None,
+) -> None:
+    """Feed a stream's data to `on_frame`; `on_connected` runs after every (re)connect."""
     async for item in stream:
         if not isinstance(item, StreamStatus):
             on_frame(item.data)
+        elif item.state == "connected" and on_connected is not None:
+            on_connected()
 
 
 class Refresher:
@@ -217,17 +224,21 @@ class Refresher:
 async def _own_orders_feeds(
     client: TplusClient, watch: Watch, refresher: Refresher, label: str
 ) -> None:
-    """Re-read our open orders whenever an order event or a fill arrives."""
+    """Re-read our open orders whenever an order event or a fill arrives, and after every
+    (re)connect of those streams: events missed while disconnected are covered by the re-read."""
     pk = client.public_key
     watch.start(refresher.run())
     watch.start(
         _follow_frames(
-            _stream(client, f"orders {label}", "/orders", auth=True, stale=None), refresher.poke
+            _stream(client, f"orders {label}", "/orders", auth=True, stale=None),
+            refresher.poke,
+            refresher.poke,
         )
     )
     watch.start(
         _follow_frames(
             _stream(client, f"fills {label}", f"/trades/user/events/{pk}", auth=True, stale=None),
+            refresher.poke,
             refresher.poke,
         )
     )

@@ -1,0 +1,150 @@
+"""Live views: the pure pieces (state, own levels, connection text, stream payloads) and the
+NDJSON fallback of `tplus book SYMBOL --watch` when stdout is not a terminal."""
+
+from __future__ import annotations
+
+import signal
+from decimal import Decimal
+
+import pytest
+
+from tplus_cli.client.book import OrderBook
+from tplus_cli.client.book_feed import BookUpdate
+from tplus_cli.client.stream import StreamStatus
+from tplus_cli.client.wire import OrderInfo
+from tplus_cli.commands._streaming import BookData, parse_duration
+from tplus_cli.commands._watch import WatchState, connection_text, own_levels
+from tplus_cli.errors import UsageError
+
+from .test_stream import Proc, run_tplus
+
+D = Decimal
+
+
+def order(
+    side: str, price_raw: int | None, qty: int, filled: int = 0, status: str = "open"
+) -> OrderInfo:
+    return OrderInfo(
+        order_id=f"{side}{price_raw}{qty}",
+        asset_id="2",
+        side=side,
+        status=status,
+        price_decimals=1,
+        quantity_decimals=3,
+        limit_price_raw=price_raw,
+        quantity_raw=qty,
+        filled_quantity_raw=filled,
+        canceled=False,
+        timestamp_ns=1,
+    )
+
+
+def test_own_levels_sum_remaining_size_per_side_and_price() -> None:
+    """Two buys at one price add up; fills reduce; market and closed orders are left out."""
+    mine = own_levels(
+        [
+            order("Buy", 500000, 1000),
+            order("Buy", 500000, 500, filled=200),
+            order("Sell", 510000, 250),
+            order("Buy", None, 100),
+            order("Sell", 520000, 100, status="completed"),
+        ]
+    )
+    assert mine == {("bid", D("50000.0")): D("1.300"), ("ask", D("51000.0")): D("0.250")}
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "live"),
+    [
+        (StreamStatus("b", "resynced", reason="initial"), "live", True),
+        (StreamStatus("b", "connected"), "syncing", False),
+        (
+            StreamStatus("b", "reconnecting", 3, delay=2.0),
+            "reconnecting in 2.0s (attempt 3)",
+            False,
+        ),
+        (StreamStatus("b", "resyncing", reason="sequence gap"), "resyncing: sequence gap", False),
+        (StreamStatus("b", "gave_up"), "gave up", False),
+    ],
+)
+def test_connection_text(status: StreamStatus, text: str, live: bool) -> None:
+    """The view always says what the connection is doing."""
+    assert connection_text(status) == (text, live)
+
+
+def test_watch_state_view_marks_own_orders_and_takes_the_ticker() -> None:
+    """State → view: levels best first, own size at its level, ticker fields as Decimals."""
+    state = WatchState("BTC", depth=1)
+    state.book = OrderBook.from_levels([(D(99), D(1)), (D(98), D(2))], [(D(101), D(3))], 7)
+    state.own = {("bid", D(99)): D("0.5")}
+    state.apply_ticker({"last_price": "100.5", "price_change_pct_24h": Decimal("-1.2")})
+    view = state.view()
+    assert view.bids == [(D(99), D(1))] and view.asks == [(D(101), D(3))]
+    assert view.own == {("bid", D(99)): D("0.5")}
+    assert (view.last_price, view.change_pct_24h, view.sequence) == (D("100.5"), D("-1.2"), 7)
+
+
+def test_book_data_snapshot_and_diff_payloads() -> None:
+    """`stream book` payloads: top-N snapshots, or the applied diff (full book on a resync)."""
+    book = OrderBook.from_levels([(D(1), D(2)), (D("0.5"), D(1))], [(D(3), D(4))], 9)
+    snap = BookData("2", "BTC", 1, diffs=False)(BookUpdate(book, None))
+    assert snap == [
+        {
+            "symbol": "BTC",
+            "asset_id": "2",
+            "kind": "snapshot",
+            "sequence": 9,
+            "bids": [["1", "2"]],
+            "asks": [["3", "4"]],
+        }
+    ]
+    full = BookData("2", "BTC", 1, diffs=True)(BookUpdate(book, None))
+    assert full[0]["bids"] == [["1", "2"], ["0.5", "1"]]  # --diffs: resync carries every level
+    from tplus_cli.client.book import DepthUpdate
+
+    diff = DepthUpdate(((D(1), D(0)),), (), 10)
+    assert BookData("2", "BTC", 1, diffs=True)(BookUpdate(book, diff))[0]["kind"] == "diff"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90.0), ("90s", 90.0), ("500ms", 0.5), ("5m", 300.0), ("1h", 3600.0)],
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    """--for accepts plain seconds and ms/s/m/h suffixes."""
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "soon", "-1s", "0", "1d"])
+def test_parse_duration_rejects(text: str) -> None:
+    """Anything else is a usage error (exit 2)."""
+    with pytest.raises(UsageError):
+        parse_duration(text)
+
+
+@pytest.mark.slow
+def test_book_watch_piped_writes_ndjson_snapshots_with_own_orders() -> None:
+    """Not a terminal: `book --watch` degrades to NDJSON snapshots; our order shows as "mine"."""
+    assert run_tplus("order", "list", "-o", "json").returncode == 0
+    watch = Proc("book", "BTC", "--watch")
+    try:
+        first = watch.next_json()
+        assert first["stream"] == "book" and first["data"]["symbol"] == "BTC"
+        placed = run_tplus(
+            "order", "place", "BTC", "sell", "0.02", "--price", "77777", "-o", "json"
+        )
+        assert placed.returncode == 0, placed.stderr
+        while True:
+            doc = watch.next_json()
+            if doc["data"]["mine"]:
+                break
+        data = doc["data"]
+        assert data["connection"] == "live"
+        assert [D(77777), D("0.02")] in [[D(p), D(q)] for p, q in data["asks"]]
+        assert [(m["side"], D(m["price"])) for m in data["mine"]] == [("ask", D(77777))]
+        watch.popen.send_signal(signal.SIGINT)
+        code, _ = watch.finish()
+        assert code == 130
+    finally:
+        if watch.popen.poll() is None:
+            watch.popen.kill()
