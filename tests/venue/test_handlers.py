@@ -225,6 +225,8 @@ def test_streams_need_auth_and_map_to_channels(venue: Venue, alice: Caller, bob:
     assert isinstance(sub, Subscription) and sub.channels == (f"orders/{alice.pk}",)
     other = venue.open_stream(f"/trades/user/{bob.pk}", headers)
     assert isinstance(other, ApiResponse) and other.status == 403
+    positions = venue.open_stream(f"/positions/ws/{alice.pk}", headers)
+    assert isinstance(positions, Subscription) and positions.channels == (f"positions/{alice.pk}",)
     own = venue.open_stream(f"/trades/user/{alice.pk}", headers)
     assert isinstance(own, Subscription) and own.finalized_only
     depth = venue.open_stream("/marketdepth/diff/0002", {})

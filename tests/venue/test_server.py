@@ -79,6 +79,13 @@ def test_rest_and_the_user_order_stream(server: ServerProcess) -> None:
         assert [r["order_id"] for r in rows] == ["srv-1"]
 
 
+def test_oversized_body_is_refused(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        resp = http.post("/orders/create", content=b"x" * (2 << 20))
+        assert resp.status_code == 413
+        assert resp.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
 def test_stream_handshake_with_a_bad_token_is_401(server: ServerProcess) -> None:
     async def attempt() -> int:
         ws_url = server.url.replace("http://", "ws://") + "/orders"

@@ -19,6 +19,7 @@ from tplus_cli.venue.store import Store
 
 NONCE_TTL_NS = 300 * 10**9
 TOKEN_TTL_NS = 3600 * 10**9
+TOKEN_CACHE_LIMIT = 4096  # tokens remembered in memory; the store stays the truth
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -85,6 +86,8 @@ class Authenticator:
             entry = self._store.token(digest)
             if entry is None:
                 raise _unauthorized("unknown token")
+            if len(self._cache) >= TOKEN_CACHE_LIMIT:
+                self._cache.clear()  # bounded memory; evicted tokens are re-read from the store
             self._cache[digest] = entry
         user, expiry = entry
         if self._now_ns() >= expiry:

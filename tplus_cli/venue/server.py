@@ -35,7 +35,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from tplus_cli.venue.clock import SystemClock
 from tplus_cli.venue.handlers import Venue
 from tplus_cli.venue.owner import OwnerLock
-from tplus_cli.venue.protocol import ApiRequest, ApiResponse
+from tplus_cli.venue.protocol import ApiError, ApiRequest, ApiResponse
 from tplus_cli.venue.store import Store
 from tplus_cli.venue.streams import Subscription
 
@@ -45,6 +45,7 @@ QUEUE_LIMIT = 1024  # frames buffered per subscriber before it counts as a slow 
 PUMP_INTERVAL_S = 0.1  # how often foreign writes are looked for when nothing happens here
 TICK_INTERVAL_S = 0.25  # simulator cadence
 SLOW_CONSUMER_CLOSE = 1013  # "try again later"
+MAX_BODY_BYTES = 1 << 20  # a batch of 50 signed orders is ~60 KB
 SERVER_SNAPSHOT_EVERY = 5000  # long-lived: snapshot less often, replay at most this at start
 
 
@@ -132,7 +133,13 @@ def build_app(venue: Venue) -> Starlette:
     hub_box: list[Hub] = []
 
     async def http_endpoint(request: Request) -> Response:
-        body = await request.body()
+        buf = bytearray()
+        async for chunk in request.stream():
+            buf += chunk
+            if len(buf) > MAX_BODY_BYTES:
+                too_big = ApiError(413, "PAYLOAD_TOO_LARGE", "request body over 1 MiB")
+                return _to_response(too_big.response())
+        body = bytes(buf)
         req = ApiRequest(
             method=request.method,
             path=request.url.path,

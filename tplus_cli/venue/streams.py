@@ -6,6 +6,7 @@
 | /trades/user/events/{pk}      | R    | user_trades/<pk>       | UserTrade, any status          |
 | /trades/user/{pk}             | R    | user_trades/<pk>       | UserTrade, finalized only      |
 | /account/events/{pk}          | R    | account/<pk>           | UserActivityEvent              |
+| /positions/ws/{pk}            | R    | positions/<pk>         | PositionUpdate (full snapshot) |
 | /trades                       | O    | trades/*               | Trade (public)                 |
 | /marketdepth/diff/{asset}     | O    | depth/<asset>          | OrderBookDiff                  |
 | /klines/diff/{asset}          | O    | klines/<asset>         | JSON array of Timebar          |
@@ -83,6 +84,11 @@ STREAM_ROUTES: tuple[StreamRoute, ...] = (
         r"/account/events/(?P<pk>[^/]+)",
         True,
         lambda p, g: Subscription(p, (f"account/{g['pk']}",)),
+    ),
+    _route(
+        r"/positions/ws/(?P<pk>[^/]+)",
+        True,
+        lambda p, g: Subscription(p, (f"positions/{g['pk']}",)),
     ),
     _route(r"/trades", False, lambda p, g: Subscription(p, ("trades/*",))),
     _route(
