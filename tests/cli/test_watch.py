@@ -134,13 +134,15 @@ def test_book_watch_piped_writes_ndjson_snapshots_with_own_orders() -> None:
             "order", "place", "BTC", "sell", "0.02", "--price", "77777", "-o", "json"
         )
         assert placed.returncode == 0, placed.stderr
-        while True:
-            doc = watch.next_json()
-            if doc["data"]["mine"]:
-                break
-        data = doc["data"]
+
+        def shows_order(data: dict[str, object]) -> bool:
+            asks = [[D(p), D(q)] for p, q in data["asks"]]  # type: ignore[attr-defined]
+            return bool(data["mine"]) and [D(77777), D("0.02")] in asks
+
+        data = watch.next_json()["data"]
+        while not shows_order(data):  # the level (depth diff) and the marker (REST) race
+            data = watch.next_json()["data"]
         assert data["connection"] == "live"
-        assert [D(77777), D("0.02")] in [[D(p), D(q)] for p, q in data["asks"]]
         assert [(m["side"], D(m["price"])) for m in data["mine"]] == [("ask", D(77777))]
         watch.popen.send_signal(signal.SIGINT)
         code, _ = watch.finish()
