@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from tplus_cli.venue import engine as eng
+from tplus_cli.venue.accounts import AccountViews
 from tplus_cli.venue.commands import (
     AmendOrder,
     CancelOrder,
@@ -53,9 +54,7 @@ from tplus_cli.venue.markets import (
     FundingConfig,
     MarketConfig,
     asset_table,
-    fmt_inventory,
     fmt_units,
-    pow10,
 )
 from tplus_cli.venue.orderwire import (
     amended_event,
@@ -188,6 +187,7 @@ class Exchange:
         self.last_tick_ns = 0
         self._events: list[Event] = []
         self._position_users: set[str] = set()
+        self._views = AccountViews(self.ledger, self.configs, self.mark)
 
     # ================================================================= commands
 
@@ -510,7 +510,7 @@ class Exchange:
         for user in sorted(self._position_users):
             update = {
                 "user_id": user,
-                "positions": self.positions_json(user)["positions"],
+                "positions": self._views.positions(user, None, None),
                 "timestamp_ns": now,
             }
             self._emit(f"positions/{user}", update)
@@ -664,141 +664,28 @@ class Exchange:
     def inventory_json(self, user: str) -> dict[str, Any]:
         """GET /inventory/user/{pk}: balances per sub-account in 18-decimal strings."""
         self._user(user)
-        accounts: dict[str, Any] = {}
-        for index, account in sorted(self.ledger.subs(user).items()):
-            margins = {
-                asset: {
-                    "base": _credit_split(p.base),
-                    "quote": _credit_split(p.quote),
-                }
-                for asset, p in sorted(account.positions.items())
-            }
-            accounts[str(index)] = {
-                "kind": "spot" if index == 0 else "cross_margin",
-                "spot": {a: str(v) for a, v in sorted(account.spot.items(), key=_asset_key)},
-                "held": {a: str(v) for a, v in sorted(account.held.items())},
-                "margins": margins,
-            }
-        return {"accounts": accounts, "is_mm": user in self.ledger.market_makers}
-
-    def _margin_account(self, user: str, index: int, positions: bool) -> dict[str, Any]:
-        ledger, mark = self.ledger, self.mark
-        equity = ledger.equity(user, index, mark)
-        utilized = ledger.utilized_margin(user, index, mark)
-        maintenance = ledger.maintenance_margin(user, index, mark)
-        available = ledger.available_margin(user, index, mark)
-        account = ledger.subs(user)[index]
-        upnl = sum(
-            p.quote + p.base * mark(a)[0] // pow10(mark(a)[1]) for a, p in account.positions.items()
-        )
-        gross = sum(
-            abs(p.base * mark(a)[0] // pow10(mark(a)[1])) for a, p in account.positions.items()
-        )
-        leverage = gross * 100 // equity if equity > 0 else 0
-        data: dict[str, Any] = {
-            "account_equity": fmt_inventory(equity),
-            "available_margin": fmt_inventory(available),
-            "utilized_margin": fmt_inventory(utilized),
-            "maintenance_margin_surplus": fmt_inventory(equity - maintenance),
-            "mm_requirement": fmt_inventory(maintenance),
-            "account_leverage": fmt_units(leverage, 2),
-            "is_solvent": equity >= maintenance,
-            "is_liquidatable": equity < maintenance,
-            "total_upnl": fmt_inventory(upnl),
-            "im_surplus": fmt_inventory(equity - utilized),
-            "net_apy": None,
-            "margin_calls": [],
-            "netting": None,
-        }
-        if positions:
-            data["positions"] = [
-                {
-                    "asset_id": p["asset_id"],
-                    "side": p["side"],
-                    "size": p["size"],
-                    "notional_value": p["notional_value"],
-                    "margin": p["margin"],
-                }
-                for p in self._positions(user, index)
-            ]
-        return data
+        return self._views.inventory(user)
 
     def margin_json(
         self, user: str, sub_account: int | None = None, include_positions: bool = False
     ) -> dict[str, Any]:
         """GET /margin/user/{pk}: risk figures per sub-account (all but spot 0 unless asked)."""
         self._user(user)
-        subs = self.ledger.subs(user)
-        if sub_account is not None:
-            if sub_account not in subs:
-                raise NotFound("SUB_ACCOUNT_NOT_FOUND", f"no sub-account {sub_account}")
-            indexes = [sub_account]
-        else:
-            indexes = sorted(i for i in subs if i != 0)
-        return {
-            "accounts": {str(i): self._margin_account(user, i, include_positions) for i in indexes},
-            "warnings": [],
-        }
+        if sub_account is not None and sub_account not in self.ledger.subs(user):
+            raise NotFound("SUB_ACCOUNT_NOT_FOUND", f"no sub-account {sub_account}")
+        return self._views.margin(user, sub_account, include_positions)
 
     def solvency_json(self, user: str) -> dict[str, Any]:
         """GET /solvency/user/{pk}."""
         self._user(user)
-        ledger, mark = self.ledger, self.mark
-        accounts = {}
-        for index in sorted(ledger.subs(user)):
-            equity = ledger.equity(user, index, mark)
-            maintenance = ledger.maintenance_margin(user, index, mark)
-            accounts[str(index)] = {
-                "is_solvent": equity >= maintenance,
-                "distance_from_liquidation": fmt_inventory(equity - maintenance),
-            }
-        return {"accounts": accounts}
-
-    def _positions(self, user: str, index: int) -> list[dict[str, Any]]:
-        account = self.ledger.subs(user)[index]
-        rows: list[dict[str, Any]] = []
-        for asset, p in sorted(account.positions.items()):
-            config = self.configs[asset]
-            mark_price, pd = self.mark(asset)
-            lots = abs(p.base) // pow10(INVENTORY_DECIMALS - config.quantity_decimals)
-            value = p.base * mark_price // pow10(pd)
-            entry = (-p.quote) * pow10(pd) // p.base if p.base else None
-            rows.append(
-                {
-                    "asset_id": asset,
-                    "sub_account_index": index,
-                    "name": "Margin" if index == 1 else ("Main" if index == 0 else f"Sub {index}"),
-                    "side": "long" if p.base > 0 else ("short" if p.base < 0 else "closed"),
-                    "size": config.qty_str(lots),
-                    "entry_price": config.price_str(entry) if entry is not None else None,
-                    "mark_price": config.price_str(mark_price),
-                    "unrealized_pnl": fmt_inventory(p.quote + value),
-                    "notional_value": fmt_inventory(abs(value)),
-                    "margin": fmt_inventory(abs(value) // config.max_leverage),
-                    "leverage": str(config.max_leverage),
-                    "liquidation_price": None,
-                    "base_credits": config.qty_str(max(p.base, 0) // _lot(config)),
-                    "base_liabilities": config.qty_str(max(-p.base, 0) // _lot(config)),
-                    "quote_credits": fmt_inventory(max(p.quote, 0)),
-                    "quote_liabilities": fmt_inventory(max(-p.quote, 0)),
-                }
-            )
-        return rows
+        return self._views.solvency(user)
 
     def positions_json(
         self, user: str, sub_account: int | None = None, asset: str | None = None
     ) -> dict[str, Any]:
         """GET /positions/{pk}[/{asset}]: margin positions as a single page."""
         self._user(user)
-        rows: list[dict[str, Any]] = []
-        for index in sorted(self.ledger.subs(user)):
-            if sub_account is not None and index != sub_account:
-                continue
-            rows.extend(
-                r for r in self._positions(user, index) if asset is None or r["asset_id"] == asset
-            )
-        for row in rows:
-            row.pop("notional_value")
+        rows = self._views.positions(user, sub_account, asset)
         return {
             "positions": rows,
             "total_positions": len(rows),
@@ -813,26 +700,7 @@ class Exchange:
     def close_all_json(self, user: str, sub_account: int) -> dict[str, Any]:
         """GET /positions/close-all/{pk}/{sub}: unsigned reduce-only orders closing everything."""
         self._user(user)
-        account = self.ledger.subs(user).get(sub_account)
-        orders = []
-        for asset, p in sorted(account.positions.items() if account is not None else []):
-            if p.base == 0:
-                continue
-            config = self.configs[asset]
-            orders.append(
-                {
-                    "asset_id": asset,
-                    "side": "Sell" if p.base > 0 else "Buy",
-                    "quantity": abs(p.base) // _lot(config),
-                    "suggested_max_sellable_amount": None,
-                    "oracle_price": config.price_str(self.mark(asset)[0]),
-                    "book_price_decimals": config.price_decimals,
-                    "book_quantity_decimals": config.quantity_decimals,
-                    "sub_account_index": sub_account,
-                    "reduce_only": True,
-                }
-            )
-        return {"orders": orders, "errors": {}}
+        return self._views.close_all(user, sub_account)
 
     def trades_json(
         self, asset: str | None = None, limit: int = 100, page: int = 0
@@ -908,19 +776,7 @@ class Exchange:
 
     def open_interest_json(self, asset: str) -> dict[str, Any]:
         """GET /openinterest/{asset}: total long and short margin positions."""
-        config = self._market(asset).config
-        long = short = 0
-        for _, _, account in self.ledger.iter_accounts():
-            position = account.positions.get(config.asset_id)
-            if position is not None:
-                long += max(position.base, 0)
-                short += max(-position.base, 0)
-        return {
-            "asset_id": config.asset_id,
-            "long": config.qty_str(long // _lot(config)),
-            "short": config.qty_str(short // _lot(config)),
-            "timestamp_ns": self.now,
-        }
+        return self._views.open_interest(self._market(asset).config, self.now)
 
     # ================================================================= snapshots
 
@@ -969,6 +825,7 @@ class Exchange:
         ex.now = int(data["now"])
         ex.trade_id = int(data["trade_id"])
         ex.ledger = Ledger.from_json(ex.configs, data["ledger"])
+        ex._views = AccountViews(ex.ledger, ex.configs, ex.mark)
         by_key: dict[tuple[str, str, str], Order] = {}
         for asset, state in data["markets"].items():
             market = ex.markets[asset]
@@ -1044,19 +901,6 @@ def _rebuild_engine(engine: Engine, live: list[Order]) -> None:
 
 def _seq(order: Order) -> int:
     return order.seq
-
-
-def _lot(config: MarketConfig) -> int:
-    return pow10(INVENTORY_DECIMALS - config.quantity_decimals)
-
-
-def _credit_split(value: int) -> dict[str, str]:
-    return {"credits": str(max(value, 0)), "liabilities": str(max(-value, 0))}
-
-
-def _asset_key(item: tuple[str, int]) -> tuple[int, str]:
-    asset = item[0]
-    return (int(asset), asset) if asset.isdigit() else (1 << 30, asset)
 
 
 def _is_int(value: Any) -> bool:
