@@ -191,8 +191,11 @@ def test_trade_balance_and_summary_rows() -> None:
     summary = account_summary_row(1, "cross_margin", margin, (True, Decimal("99")))
     assert summary["distance_from_liquidation"] == Decimal("99")
     assert summary_line(summary) == (
-        "sub-account 1 (cross_margin): equity 100.5, available margin 90, utilized 10.5, "
-        "uPnL 0, solvent"
+        "sub-account 1 (cross_margin): equity 100.5, available 90, used 10.5, solvent"
+    )
+    idle = {**summary, "equity": Decimal("213991.175000"), "utilized_margin": Decimal("0.000")}
+    assert summary_line(idle) == (
+        "sub-account 1 (cross_margin): equity 213991.175, available 90, solvent"
     )
     bare = account_summary_row(0, "spot", None, None)
     assert summary_line(bare) == "sub-account 0 (spot)"

@@ -227,7 +227,8 @@ def cancel_all(
         raise UsageError(f"--side must be buy or sell, got {side!r}")
     rt = _options.runtime(ctx)
     rows = rt.run(flows.cancel_all(rt, symbol, side_l))
-    rt.emit(rows, columns=CANCEL_COLUMNS)
+    if rows or rt.output_format != "table":  # an empty table was already explained on stderr
+        rt.emit(rows, columns=CANCEL_COLUMNS)
     failed = [r for r in rows if r["status"] != "cancelled"]
     if failed:
         raise RejectedError(

@@ -348,22 +348,28 @@ def account_summary_row(
 
 
 def summary_line(row: Mapping[str, Any]) -> str:
-    """One human line per sub-account under the balances table."""
-    parts = [f"sub-account {row['sub_account']}"]
+    """One human line per sub-account under the balances table (zero margin use omitted)."""
+    head = f"sub-account {row['sub_account']}"
     if row.get("kind"):
-        parts[0] += f" ({row['kind']})"
+        head += f" ({row['kind']})"
+    parts = []
     for key, label in (
         ("equity", "equity"),
-        ("available_margin", "available margin"),
-        ("utilized_margin", "utilized"),
+        ("available_margin", "available"),
+        ("utilized_margin", "used"),
         ("unrealized_pnl", "uPnL"),
     ):
-        if row.get(key) is not None:
-            parts.append(f"{label} {_plain(row[key])}")
+        value = row.get(key)
+        if value is not None and (key == "equity" or value != 0):
+            parts.append(f"{label} {_short(value)}")
     if row.get("is_solvent") is not None:
         parts.append("solvent" if row["is_solvent"] else "NOT SOLVENT")
-    return ": ".join(parts[:1]) + (": " + ", ".join(parts[1:]) if parts[1:] else "")
+    return f"{head}: {', '.join(parts)}" if parts else head
 
 
-def _plain(value: Any) -> str:
-    return format(value, "f") if isinstance(value, Decimal) else str(value)
+def _short(value: Any) -> str:
+    """Fixed-point text without trailing fractional zeros (display only; the value is exact)."""
+    if not isinstance(value, Decimal):
+        return str(value)
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
