@@ -383,3 +383,44 @@ def test_watch_flags_hand_over_to_the_live_views(
     ok(tplus("book ETH --watch --depth 7"))
     ok(tplus("order list --watch --symbol SOL"))
     assert calls == [("book", "ETH", 7), ("orders", "SOL", None)]
+
+
+class _RefuseOneCancel:
+    """An httpx transport over the embedded venue that refuses cancels of one order id."""
+
+    def __init__(self, inner: Any, order_id: str) -> None:
+        self.inner = inner
+        self.order_id = order_id
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE" and request.url.path == "/orders/cancel":
+            body = json.loads(await request.aread())
+            if body["cancel"]["order_id"] == self.order_id:
+                error = {"code": "ORDER_LOCKED", "message": "being matched", "retryable": False}
+                return httpx.Response(409, json={"error": error})
+        response: httpx.Response = await self.inner.handle_async_request(request)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_cancel_all_reports_each_result_and_exits_5_on_any_failure(
+    tplus: Tplus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One refused cancel: every order still gets a row, the failure names why, exit 5."""
+    from tplus_cli.venue.embedded import EmbeddedVenue
+
+    place(tplus, f"BTC buy 0.01 --price {FAR_BID} --client-id stays")
+    place(tplus, f"BTC buy 0.01 --price {FAR_BID} --client-id goes")
+    real = EmbeddedVenue.transport
+    monkeypatch.setattr(EmbeddedVenue, "transport", lambda v: _RefuseOneCancel(real(v), "stays"))
+    result = tplus("order cancel-all --yes -o json")
+    assert result.exit_code == 5
+    rows = {r["order_id"]: r for r in json.loads(result.stdout)}
+    assert rows["goes"]["status"] == "cancelled" and rows["goes"]["error"] is None
+    assert rows["stays"]["status"] == "failed" and "being matched" in rows["stays"]["error"]
+    err = result.error()
+    assert err["code"] == "CANCEL_FAILED" and err["details"]["order_ids"] == ["stays"]
+    table = tplus("order cancel-all --yes -o table")
+    assert table.exit_code == 5 and "being matched" in table.stdout

@@ -231,11 +231,14 @@ async def cancel_all(rt: Runtime, symbol: str | None, side: str | None) -> list[
     """Confirm, then cancel every matching open order concurrently; one row per order."""
     async with rt.client(signing=True) as client:
         asset = None if symbol is None else await client.resolve_asset(symbol)
-        orders = [
-            o
-            for o in await client.user_orders(asset, open_only=True)
-            if o.is_open and (side is None or o.side.lower() == side)
-        ]
+        orders = sorted(
+            (
+                o
+                for o in await client.user_orders(asset, open_only=True)
+                if o.is_open and (side is None or o.side.lower() == side)
+            ),
+            key=lambda o: (o.timestamp_ns, o.order_id),
+        )
         if not orders:
             rt.notice("No open orders to cancel.")
             return []

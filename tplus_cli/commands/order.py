@@ -227,9 +227,9 @@ def cancel_all(
         raise UsageError(f"--side must be buy or sell, got {side!r}")
     rt = _options.runtime(ctx)
     rows = rt.run(flows.cancel_all(rt, symbol, side_l))
-    if rows or rt.output_format != "table":  # an empty table was already explained on stderr
-        rt.emit(rows, columns=CANCEL_COLUMNS)
     failed = [r for r in rows if r["status"] != "cancelled"]
+    if rows or rt.output_format != "table":  # an empty table was already explained on stderr
+        rt.emit(rows, columns=CANCEL_COLUMNS if failed else CANCEL_COLUMNS[:-1])
     if failed:
         raise RejectedError(
             f"{len(failed)} of {len(rows)} cancels failed",

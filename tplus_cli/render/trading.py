@@ -249,7 +249,8 @@ def order_row(order: OrderInfo, symbols: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-TRADE_COLUMNS = ("time", "symbol", "side", "price", "quantity", "fee", "role", "order_id", "status")
+TRADE_COLUMNS = ("time", "symbol", "side", "price", "quantity", "fee", "role")
+"""Table columns for fills (json/csv also carry order_id, trade_id, status, sub_account)."""
 
 
 def trade_row(trade: UserTrade, symbols: Mapping[str, str]) -> dict[str, Any]:
