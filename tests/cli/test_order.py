@@ -78,6 +78,11 @@ def test_dry_run_prints_the_signed_request_and_sends_nothing(tplus: Tplus) -> No
     assert order["target"] == {"account": 1, "is_spot": True}
     assert len(req["body"]["signature"]) == 64
     assert ok(tplus("order list -o json")).json() == []
+    line = ok(tplus(f"order place BTC buy 0.01 --price {FAR_BID} --dry-run -o ndjson")).stdout
+    assert len(line.splitlines()) == 1 and json.loads(line)["path"] == "/orders/create"
+    assert json.loads(
+        ok(tplus(f"order place BTC sell 1 --price {FAR_ASK} --dry-run -o table")).stdout
+    )
 
 
 def test_until_makes_a_gtd_order(tplus: Tplus) -> None:

@@ -89,7 +89,8 @@ def place(
         raise UsageError("--client-id must be 1 to 24 bytes")
     rt = _options.runtime(ctx)
     if dry_run:
-        _print_request(rt.run(flows.dry_run(rt, symbol, plan, client_id, sub_account)))
+        request = rt.run(flows.dry_run(rt, symbol, plan, client_id, sub_account))
+        _print_request(request, compact=rt.output_format == "ndjson")
         return
     rt.confirm_write(f"Place {plan.describe(symbol)} on sub-account {sub_account}?")
     row = rt.run(flows.place(rt, symbol, plan, client_id, sub_account))
@@ -98,13 +99,14 @@ def place(
     _emit_order(rt, row)
 
 
-def _print_request(request: dict[str, Any]) -> None:
-    """--dry-run output: the request as JSON whatever -o says (it is meant to be read or piped)."""
+def _print_request(request: dict[str, Any], *, compact: bool) -> None:
+    """--dry-run output: the request as JSON whatever -o says (one line under -o ndjson)."""
     import sys
 
-    from tplus_cli.render.jsonout import dumps_json
+    from tplus_cli.render.jsonout import dumps_json, iter_ndjson
 
-    sys.stdout.write(dumps_json(request) + "\n")
+    text = next(iter_ndjson([request])) if compact else dumps_json(request)
+    sys.stdout.write(text + "\n")
 
 
 @order_app.command("cancel")
