@@ -132,6 +132,9 @@ def test_market_order_flags() -> None:
     p = plan(price=None, market=True, quote=True, max_slippage="25.5")
     assert (p.kind, p.tif, p.quote, p.max_slippage) == ("market", "ioc", True, Decimal("25.5"))
     assert plan(price=None, market=True, tif="fok").tif == "fok"
+    assert p.describe("BTC") == "buy BTC worth 0.01 quote at market (market ioc)"
+    stop = plan(side="sell", stop_below="60000", post_only=True)
+    assert stop.describe("ETH") == "sell 0.01 ETH @ 65000 (limit gtc, stop below 60000, post-only)"
     assert plan(side="SELL", stop_below="60000").trigger_below == Decimal("60000")
 
 

@@ -91,7 +91,9 @@ class OrderPlan:
 
     def describe(self, symbol: str) -> str:
         """One human line, used in confirmations: `buy 0.01 BTC @ 65000 (limit gtc)`."""
-        unit = "quote of " if self.quote else ""
+        amount = (
+            f"{symbol} worth {self.quantity} quote" if self.quote else f"{self.quantity} {symbol}"
+        )
         at = f" @ {self.price}" if self.price is not None else " at market"
         trig = ""
         if self.trigger_above is not None:
@@ -103,9 +105,7 @@ class OrderPlan:
             for name, on in (("post-only", self.post_only), ("reduce-only", self.reduce_only))
             if on
         )
-        return (
-            f"{self.side} {self.quantity} {unit}{symbol}{at} ({self.kind} {self.tif}{trig}{flags})"
-        )
+        return f"{self.side} {amount}{at} ({self.kind} {self.tif}{trig}{flags})"
 
 
 def plan_order(
