@@ -505,3 +505,20 @@ def test_default_markets_have_realistic_grids() -> None:
         "fee_schedule",
     }
     assert list(asset_table()) == ["0", "1", "2", "3"]
+
+
+@pytest.mark.parametrize("finish", ["complete", "cancel"])
+def test_long_parent_chains_do_not_recurse(rec: Recorder, finish: str) -> None:
+    book = Engine(hooks=rec)
+    book.submit(make("a", "c0", "buy", 100, 1), 1)
+    links = 3_000  # far deeper than Python's recursion limit
+    for i in range(1, links + 1):
+        assert book.submit(mkt("a", f"c{i}", "buy", 1, parent_id=f"c{i - 1}"), 1) is None
+    if finish == "cancel":
+        book.cancel("a", "c0", 2)
+        assert set(rec.removed().values()) == {eng.CANCELED} and len(rec.removed()) == links + 1
+    else:
+        book.submit(make("mm", "ask", "sell", 100, links + 1), 2)
+        assert len(rec.fills()) == links + 1
+        assert all(rec.removed()[f"c{i}"] == eng.COMPLETED for i in range(links + 1))
+    assert book.orders.keys() <= {("mm", "ask")}

@@ -324,6 +324,7 @@ class Engine:
         self._finished_order: deque[tuple[str, str]] = deque()
         self._quiet = isinstance(self.hooks, NullHooks)  # skip building events nobody reads
         self.armed: dict[tuple[str, str], Order] = {}  # pending with a condition, parent done
+        self.ready: list[Order] = []  # released children without a condition, fired next
         self.children: dict[tuple[str, str], list[Order]] = {}
         self.expiries: list[tuple[int, int, Order]] = []
         self.last_price: int | None = None
@@ -408,7 +409,7 @@ class Engine:
             if parent is not None:
                 self.children.setdefault(parent.key, []).append(order)
             else:
-                self._arm(order, now)
+                self._arm(order)
             self._run_triggers(now)
             return None
         refusal = self._go_live(order, now, new=True)
@@ -465,7 +466,7 @@ class Engine:
             self.hooks.on_event(Replaced(order, now))
             if order.key in self.armed:
                 del self.armed[order.key]
-                self._arm(order, now)
+                self._arm(order)
             self._run_triggers(now)
             return None
         if new_trigger is not None:
@@ -477,6 +478,7 @@ class Engine:
             self.hooks.on_event(Replaced(order, now))
             if order.remaining == 0:
                 self._finish(order, COMPLETED, now)
+                self._run_triggers(now)
             return None
         old = (order.price, order.quantity)
         if order.post_only and self._would_cross(order.is_buy, new_price):
@@ -688,27 +690,33 @@ class Engine:
             entries.popleft()
 
     def _finish(self, order: Order, reason: str, now: int) -> None:
-        """End an order for good, with its children if it had any."""
-        if order.book_seq:
-            # a fully filled maker still sits in its level with remaining 0
-            self._unlink(order, order.price, order.remaining)
-        order.state, order.end_reason, order.updated_ns = DONE, reason, now
-        key = (order.user, order.order_id)
-        self.orders.pop(key, None)
-        if self.armed:
-            self.armed.pop(key, None)
-        self.remember(key, reason)
-        if not self._quiet:
-            self.hooks.on_event(Removed(order, reason, now))
-        if not self.children:
-            return
-        for child in self.children.pop(key, []):
-            if child.state != PENDING:
+        """End an order for good; cancel its pending children or queue them to arm.
+
+        Iterative on purpose: a long chain of parent/child orders must not recurse.
+        """
+        work = [(order, reason)]
+        while work:
+            current, why = work.pop()
+            if current.book_seq:
+                # a fully filled maker still sits in its level with remaining 0
+                self._unlink(current, current.price, current.quantity - current.filled)
+            current.state, current.end_reason, current.updated_ns = DONE, why, now
+            key = (current.user, current.order_id)
+            self.orders.pop(key, None)
+            if self.armed:
+                self.armed.pop(key, None)
+            self.remember(key, why)
+            if not self._quiet:
+                self.hooks.on_event(Removed(current, why, now))
+            if not self.children:
                 continue
-            if reason == COMPLETED:
-                self._arm(child, now)
-            else:
-                self._finish(child, CANCELED, now)
+            for child in self.children.pop(key, []):
+                if child.state != PENDING:
+                    continue
+                if why == COMPLETED:
+                    self._arm(child)
+                else:
+                    work.append((child, CANCELED))
 
     def remember(self, key: tuple[str, str], reason: str) -> None:
         """Record how an order ended, forgetting the oldest beyond FINISHED_MEMORY."""
@@ -717,12 +725,15 @@ class Engine:
         if len(self._finished_order) > FINISHED_MEMORY:
             self.finished.pop(self._finished_order.popleft(), None)
 
-    def _arm(self, order: Order, now: int) -> None:
-        """A pending order whose parent (if any) completed: fire now or wait for its price."""
+    def _arm(self, order: Order) -> None:
+        """A pending order whose parent (if any) completed: wait for its price, or fire next.
+
+        Firing happens in _run_triggers, which every matching entry point calls last.
+        """
         if order.has_condition:
             self.armed[order.key] = order
         else:
-            self._fire(order, now, touched=False)
+            self.ready.append(order)
 
     def _touched(self, order: Order) -> bool:
         last = self.last_price
@@ -733,12 +744,18 @@ class Engine:
         return order.trigger_below is not None and last <= order.trigger_below
 
     def _run_triggers(self, now: int) -> None:
-        """Fire armed orders whose condition holds, repeatedly, in acceptance order."""
-        while self.armed:
-            ready = sorted((o for o in self.armed.values() if self._touched(o)), key=_by_seq)
-            if not ready:
+        """Fire released children, then armed orders whose condition holds, until none is left."""
+        while self.ready or self.armed:
+            if self.ready:
+                self.ready.sort(key=_by_seq)
+                order = self.ready.pop(0)
+                if order.state == PENDING:
+                    self._fire(order, now, touched=False)
+                continue
+            touched = sorted((o for o in self.armed.values() if self._touched(o)), key=_by_seq)
+            if not touched:
                 return
-            order = ready[0]
+            order = touched[0]
             del self.armed[order.key]
             self._fire(order, now, touched=True)
 
