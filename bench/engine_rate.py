@@ -42,7 +42,7 @@ def _workload(n: int, seed: int) -> list[tuple[bool, str, bool, int, int]]:
 def bench_engine(n: int = 200_000, seed: int = 1) -> float:
     """Run n engine operations and return operations per second."""
     ops = _workload(n, seed)
-    engine = Engine()
+    engine = Engine(max_open_orders=None)  # the book grows to tens of thousands of orders
     users = ("a", "b", "c", "d")
     start = time.perf_counter()
     for i, (is_cancel, oid, is_buy, price, lots) in enumerate(ops):
@@ -55,10 +55,10 @@ def bench_engine(n: int = 200_000, seed: int = 1) -> float:
 
 
 def _exchange_commands(n: int, seed: int) -> list[Command]:
-    users = [f"{c:064x}" for c in range(1, 5)]
+    users = [f"{c:064x}" for c in range(1, 17)]  # stays under the per-user open-order cap
     commands: list[Command] = [EnsureUser(0, u) for u in users]
     for i, (is_cancel, oid, is_buy, price, lots) in enumerate(_workload(n, seed)):
-        user = users[(int(oid[1:]) if is_cancel else i) & 3]
+        user = users[(int(oid[1:]) if is_cancel else i) % 16]
         if is_cancel:
             commands.append(CancelOrder(i, user, "3", oid))
             continue

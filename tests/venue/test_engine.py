@@ -509,7 +509,7 @@ def test_default_markets_have_realistic_grids() -> None:
 
 @pytest.mark.parametrize("finish", ["complete", "cancel"])
 def test_long_parent_chains_do_not_recurse(rec: Recorder, finish: str) -> None:
-    book = Engine(hooks=rec)
+    book = Engine(hooks=rec, max_open_orders=None)
     book.submit(make("a", "c0", "buy", 100, 1), 1)
     links = 3_000  # far deeper than Python's recursion limit
     for i in range(1, links + 1):
@@ -522,3 +522,14 @@ def test_long_parent_chains_do_not_recurse(rec: Recorder, finish: str) -> None:
         assert len(rec.fills()) == links + 1
         assert all(rec.removed()[f"c{i}"] == eng.COMPLETED for i in range(links + 1))
     assert book.orders.keys() <= {("mm", "ask")}
+
+
+def test_open_orders_per_user_are_capped(rec: Recorder) -> None:
+    book = Engine(hooks=rec, max_open_orders=3)
+    for i in range(3):
+        assert book.submit(make("a", f"o{i}", "buy", 100 - i, 1), 1) is None
+    refusal = book.submit(make("a", "o3", "buy", 90, 1), 1)
+    assert refusal is not None and refusal.code == "INVALID_ORDER_TOO_MANY_OPEN"
+    assert book.submit(make("b", "o3", "buy", 90, 1), 1) is None  # per user
+    book.cancel("a", "o0", 2)
+    assert book.submit(make("a", "o4", "buy", 90, 1), 2) is None

@@ -50,6 +50,10 @@ def check_book(engine: Engine) -> None:
             assert seqs == sorted(seqs)
             assert all(o.price == price and o.is_buy == is_buy for o in orders)
             assert all(o.state == eng.LIVE and o.remaining > 0 for o in orders)
+    counts: dict[str, int] = {}
+    for user, _ in engine.orders:
+        counts[user] = counts.get(user, 0) + 1
+    assert engine.open_counts == counts
     resting = {o.key for lvl in (*engine.bids.values(), *engine.asks.values()) for o in lvl.live()}
     assert resting <= engine.orders.keys()
     assert not resting & engine.finished.keys()

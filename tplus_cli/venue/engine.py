@@ -63,6 +63,7 @@ INVALID_ORDER_TYPE                 400     replace/amend of a market order
 POST_ONLY_WOULD_CROSS              400     post-only order (or its replace) would take liquidity
 FOK_NOT_FILLED                     400     fill-or-kill cannot fill completely
 DUPLICATE_ORDER                    400     order id already used by this user (live or recent)
+INVALID_ORDER_TOO_MANY_OPEN        400     the user already has MAX_OPEN_ORDERS in this market
 INSUFFICIENT_MARGIN_BALANCE        400     spot balance short for fills + resting hold (ledger)
 INSUFFICIENT_MARGIN                400     margin target: available margin short      (ledger)
 REDUCE_ONLY_NO_POSITION            400     reduce-only with nothing to reduce         (ledger)
@@ -105,6 +106,9 @@ SELF_TRADE_PREVENTED = "SelfTradePrevented"
 PENDING = "pending"  # waiting for a trigger or a parent
 LIVE = "live"  # being matched or resting on the book
 DONE = "done"
+
+MAX_OPEN_ORDERS = 1_000
+"""Live plus pending orders one user may have in one market (bounds trigger and book work)."""
 
 FINISHED_MEMORY = 2_000
 """How many finished order keys an engine remembers (duplicate detection, parent lookups)."""
@@ -310,8 +314,10 @@ class Engine:
         min_lots: int = 1,
         lot_scale: int = 1,
         hooks: EngineHooks | None = None,
+        max_open_orders: int | None = MAX_OPEN_ORDERS,
     ) -> None:
         self.tick_size = tick_size
+        self.max_open_orders = max_open_orders
         self.min_lots = min_lots
         self.lot_scale = lot_scale
         self.hooks: EngineHooks = hooks if hooks is not None else NullHooks()
@@ -332,6 +338,7 @@ class Engine:
         self.dirty_asks: set[int] = set()
         self._seq = 0
         self._book_seq = 0
+        self.open_counts: dict[str, int] = {}
 
     # ----------------------------------------------------------------- queries
 
@@ -541,6 +548,11 @@ class Engine:
         key = (order.user, order.order_id)
         if key in self.orders or key in self.finished:
             raise RejectError("DUPLICATE_ORDER", "order id already used")
+        limit = self.max_open_orders
+        if limit is not None and self.open_counts.get(order.user, 0) >= limit:
+            raise RejectError(
+                "INVALID_ORDER_TOO_MANY_OPEN", f"at most {limit} open orders per market"
+            )
         if order.is_market:
             if order.quote_quantity is not None:
                 if order.quote_quantity <= 0 or order.quantity or order.max_amount is not None:
@@ -578,6 +590,7 @@ class Engine:
         order.updated_ns = now
         order.state = PENDING
         self.orders[(order.user, order.order_id)] = order
+        self.open_counts[order.user] = self.open_counts.get(order.user, 0) + 1
         if order.gtd_ns is not None:
             heapq.heappush(self.expiries, (order.gtd_ns, order.seq, order))
         if not self._quiet:
@@ -702,7 +715,12 @@ class Engine:
                 self._unlink(current, current.price, current.quantity - current.filled)
             current.state, current.end_reason, current.updated_ns = DONE, why, now
             key = (current.user, current.order_id)
-            self.orders.pop(key, None)
+            if self.orders.pop(key, None) is not None:
+                left = self.open_counts[current.user] - 1
+                if left:
+                    self.open_counts[current.user] = left
+                else:
+                    del self.open_counts[current.user]
             if self.armed:
                 self.armed.pop(key, None)
             self.remember(key, why)
@@ -755,9 +773,12 @@ class Engine:
             touched = sorted((o for o in self.armed.values() if self._touched(o)), key=_by_seq)
             if not touched:
                 return
-            order = touched[0]
-            del self.armed[order.key]
-            self._fire(order, now, touched=True)
+            for order in touched:  # one round; each is re-checked, as earlier fires move prices
+                if order.key in self.armed and self._touched(order):
+                    del self.armed[order.key]
+                    self._fire(order, now, touched=True)
+                    if self.ready:
+                        break
 
     def _fire(self, order: Order, now: int, *, touched: bool) -> None:
         order.trigger_touched = touched

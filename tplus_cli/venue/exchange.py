@@ -887,6 +887,8 @@ def _rebuild_engine(engine: Engine, live: list[Order]) -> None:
         level.total += order.remaining
     engine.bid_prices.sort()
     engine.ask_prices.sort()
+    for order in live:
+        engine.open_counts[order.user] = engine.open_counts.get(order.user, 0) + 1
     for order in sorted(live, key=_seq):
         if order.gtd_ns is not None:
             heapq.heappush(engine.expiries, (order.gtd_ns, order.seq, order))
