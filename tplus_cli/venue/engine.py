@@ -22,10 +22,12 @@ Rules (documented choices where the protocol is silent):
   level where it does not; `max_sellable_quantity` caps the base quantity of the fills. A market
   order's unfilled rest is cancelled (Removed/Canceled); FOK needs the whole quantity (for quote
   orders: the walk must stop only because the quote amount is used up).
+* A user may have at most MAX_OPEN_ORDERS live plus pending orders per market.
 * Self-trade prevention: a taker never trades with a resting order of the same user; that
   resting order is cancelled (Removed/SelfTradePrevented) and matching continues.
 * Triggers: PriceAbove fires when the last trade price is >= the trigger price, PriceBelow when
-  it is <= (evaluated on arming and after every trade; nothing fires before the first trade).
+  it is <= (evaluated on arming and after every trade; nothing fires before the first trade;
+  orders touched together fire in acceptance order, each re-checked just before it fires).
   A fired order is then processed as a new order of its own type (funds are checked then).
   With `parent_order_id`, the child only arms once the parent (same user, same market) is
   completely filled; if the parent ends any other way, the child is cancelled. A child whose
