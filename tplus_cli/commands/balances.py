@@ -58,7 +58,11 @@ async def _load(
 def balances(
     ctx: typer.Context,
     sub_account: int | None = typer.Option(
-        None, "--sub-account", min=0, help=f"One sub-account (default {DEFAULT_SUB_ACCOUNT})."
+        None,
+        "--sub-account",
+        min=0,
+        help=f"One sub-account (default {DEFAULT_SUB_ACCOUNT}).",
+        metavar="N",
     ),
     all_accounts: bool = typer.Option(False, "--all", help="Every sub-account."),
     summary: bool = typer.Option(

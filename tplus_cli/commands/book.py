@@ -60,7 +60,9 @@ def _emit(rt: Runtime, view: BookView) -> None:
 def book(
     ctx: typer.Context,
     symbol: _options.SymbolArg,
-    depth: int = typer.Option(10, "--depth", "-d", min=1, max=1000, help="Levels per side."),
+    depth: int = typer.Option(
+        10, "--depth", "-d", min=1, max=1000, help="Levels per side.", metavar="N"
+    ),
     watch: bool = typer.Option(False, "--watch", "-w", help="Keep the view live (TTY)."),
 ) -> None:
     """Show an order-book snapshot: asks, bids, spread and mid.

@@ -41,11 +41,15 @@ def place(
     symbol: _options.SymbolArg,
     side: str = typer.Argument(..., help="buy or sell."),
     quantity: str = typer.Argument(..., help="Base quantity in human units (0.01)."),
-    price: str | None = typer.Option(None, "--price", help="Limit price (a limit order)."),
+    price: str | None = typer.Option(
+        None, "--price", help="Limit price (a limit order).", metavar="PRICE"
+    ),
     market: bool = typer.Option(False, "--market", help="Market order (no price)."),
-    tif: str | None = typer.Option(None, "--tif", help="gtc (default), gtd, ioc or fok."),
+    tif: str | None = typer.Option(
+        None, "--tif", help="Time in force (default gtc).", metavar="gtc|gtd|ioc|fok"
+    ),
     until: str | None = typer.Option(
-        None, "--until", help="Expiry: ISO-8601 or 30s/5m/2h/1d; implies gtd."
+        None, "--until", help="Expiry: ISO-8601 or 30s/5m/2h/1d; implies gtd.", metavar="TIME"
     ),
     post_only: bool = typer.Option(False, "--post-only", help="Reject if it would take."),
     reduce_only: bool = typer.Option(False, "--reduce-only", help="Only reduce a position."),
@@ -53,12 +57,21 @@ def place(
     max_slippage: str | None = typer.Option(
         None,
         "--max-slippage",
+        metavar="AMOUNT",
         help="Market only: cap on the quote spent (or, with --quote, the base sold).",
     ),
-    stop_above: str | None = typer.Option(None, "--stop-above", help="Trigger at or above P."),
-    stop_below: str | None = typer.Option(None, "--stop-below", help="Trigger at or below P."),
-    client_id: str | None = typer.Option(None, "--client-id", help="Fix the order id (≤24 bytes)."),
-    sub_account: int = typer.Option(1, "--sub-account", min=0, help="Target sub-account."),
+    stop_above: str | None = typer.Option(
+        None, "--stop-above", help="Trigger when the price rises to P.", metavar="P"
+    ),
+    stop_below: str | None = typer.Option(
+        None, "--stop-below", help="Trigger when the price falls to P.", metavar="P"
+    ),
+    client_id: str | None = typer.Option(
+        None, "--client-id", help="Fix the order id (≤24 bytes).", metavar="ID"
+    ),
+    sub_account: int = typer.Option(
+        1, "--sub-account", min=0, help="Target sub-account.", metavar="N"
+    ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print the signed request; send nothing."
     ),
@@ -130,8 +143,10 @@ def cancel(
 def replace(
     ctx: typer.Context,
     order_id: str = OrderIdArg,
-    price: str | None = typer.Option(None, "--price", help="New limit price."),
-    qty: str | None = typer.Option(None, "--qty", help="New lifetime-total quantity."),
+    price: str | None = typer.Option(None, "--price", help="New limit price.", metavar="PRICE"),
+    qty: str | None = typer.Option(
+        None, "--qty", help="New lifetime-total quantity.", metavar="QTY"
+    ),
     symbol: _options.SymbolOpt = None,
 ) -> None:
     """Replace an order's price and/or quantity (others kept).
@@ -157,7 +172,9 @@ def replace(
 def amend(
     ctx: typer.Context,
     order_id: str = OrderIdArg,
-    qty: str = typer.Option(..., "--qty", help="New, smaller lifetime-total quantity."),
+    qty: str = typer.Option(
+        ..., "--qty", help="New, smaller lifetime-total quantity.", metavar="QTY"
+    ),
     symbol: _options.SymbolOpt = None,
 ) -> None:
     """Reduce an order's quantity without losing its place.
@@ -216,7 +233,9 @@ def show(ctx: typer.Context, order_id: str = OrderIdArg) -> None:
 def cancel_all(
     ctx: typer.Context,
     symbol: _options.SymbolOpt = None,
-    side: str | None = typer.Option(None, "--side", help="Only buy or only sell orders."),
+    side: str | None = typer.Option(
+        None, "--side", help="Only buy or only sell orders.", metavar="buy|sell"
+    ),
 ) -> None:
     """Cancel every open order (asks first; one row per order).
 

@@ -27,7 +27,9 @@ async def _rows(rt: Runtime, symbol: str | None, limit: int) -> list[dict[str, A
 def trades(
     ctx: typer.Context,
     symbol: _options.SymbolOpt = None,
-    limit: int = typer.Option(50, "--limit", "-n", min=1, max=1000, help="Most recent N fills."),
+    limit: int = typer.Option(
+        50, "--limit", "-n", min=1, max=1000, help="Most recent N fills.", metavar="N"
+    ),
 ) -> None:
     """List your fills, oldest first (the most recent N).
 

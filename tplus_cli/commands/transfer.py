@@ -41,8 +41,8 @@ def transfer(
     ctx: typer.Context,
     asset: _options.SymbolArg,
     amount: str = typer.Argument(..., help="Amount in human units (100.5)."),
-    source: int = typer.Option(..., "--from", min=0, help="Source sub-account."),
-    target: int = typer.Option(..., "--to", min=0, help="Target sub-account."),
+    source: int = typer.Option(..., "--from", min=0, help="Source sub-account.", metavar="N"),
+    target: int = typer.Option(..., "--to", min=0, help="Target sub-account.", metavar="M"),
 ) -> None:
     """Move funds between two of your sub-accounts (asks first).
 
