@@ -24,9 +24,8 @@ import pytest
 
 from tplus_cli.client.api import TplusClient
 from tplus_cli.client.book import OrderBook
-from tplus_cli.client.book_feed import BookUpdate, book_feed
+from tplus_cli.client.book_feed import BookUpdate, book_feed, fetch_snapshot
 from tplus_cli.client.stream import Backoff, ResilientStream, StreamStatus
-from tplus_cli.commands._streaming import snapshot_fetcher
 
 pytestmark = pytest.mark.slow
 
@@ -165,7 +164,7 @@ class Follower:
             client.dialer(f"/marketdepth/diff/{asset}", auth=False),
             backoff=Backoff(base=0.1),
         )
-        self.items = book_feed(stream, lambda: snapshot_fetcher(client, asset))
+        self.items = book_feed(stream, lambda: fetch_snapshot(client, asset))
         self.book: OrderBook | None = None
         self.statuses: list[StreamStatus] = []
         self.changed = asyncio.Condition()

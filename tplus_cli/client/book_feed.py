@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import Any, Protocol
 
 from tplus_cli.client.book import (
     BookAssembler,
@@ -28,6 +29,41 @@ from tplus_cli.client.errors import ClientError
 from tplus_cli.client.stream import Frame, ResilientStream, StreamStatus
 
 FetchSnapshot = Callable[[], Awaitable[DepthUpdate]]
+
+
+class _Level(Protocol):
+    @property
+    def price(self) -> Decimal: ...
+
+    @property
+    def quantity(self) -> Decimal: ...
+
+
+class _Snapshot(Protocol):
+    @property
+    def bids(self) -> Sequence[_Level]: ...
+
+    @property
+    def asks(self) -> Sequence[_Level]: ...
+
+    @property
+    def sequence(self) -> int: ...
+
+
+class SnapshotSource(Protocol):
+    """Anything with TplusClient's `orderbook(asset)`."""
+
+    async def orderbook(self, asset: str) -> _Snapshot: ...
+
+
+async def fetch_snapshot(client: SnapshotSource, asset: str) -> DepthUpdate:
+    """`GET /marketdepth/{asset}` as a DepthUpdate, the assembler's snapshot input."""
+    snap = await client.orderbook(asset)
+    return DepthUpdate(
+        tuple((lv.price, lv.quantity) for lv in snap.bids),
+        tuple((lv.price, lv.quantity) for lv in snap.asks),
+        snap.sequence,
+    )
 
 
 @dataclass(frozen=True, slots=True)

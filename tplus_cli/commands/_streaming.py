@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from tplus_cli.client.book import DepthUpdate, top_of_book
-from tplus_cli.client.book_feed import BookUpdate, book_feed
+from tplus_cli.client.book import top_of_book
+from tplus_cli.client.book_feed import BookUpdate, book_feed, fetch_snapshot
 from tplus_cli.client.errors import ClientError
 from tplus_cli.client.stream import (
     Backoff,
@@ -171,16 +171,6 @@ def frames_data(item: Any) -> list[Any]:
     return list(data) if isinstance(data, list) else [data]
 
 
-async def snapshot_fetcher(client: TplusClient, asset: str) -> DepthUpdate:
-    """Fetch `/marketdepth/{asset}` as a DepthUpdate for the assembler."""
-    snap = await client.orderbook(asset)
-    return DepthUpdate(
-        tuple((lv.price, lv.quantity) for lv in snap.bids),
-        tuple((lv.price, lv.quantity) for lv in snap.asks),
-        snap.sequence,
-    )
-
-
 async def symbol_map(client: TplusClient) -> dict[str, str]:
     """Asset id → symbol for readable lines; best effort (an empty map if markets fail)."""
     try:
@@ -231,7 +221,7 @@ async def follow(
             stream = resilient(client, name, f"/marketdepth/diff/{asset}", False, opts)
             out.line = stream_lines.book_line
             book_data = BookData(asset, label or asset, depth, diffs)
-            feed = book_feed(stream, lambda: snapshot_fetcher(client, asset))
+            feed = book_feed(stream, lambda: fetch_snapshot(client, asset))
             await pump(feed, out, opts, book_data)
             return
         if kind == "orders":

@@ -20,10 +20,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tplus_cli.client.book import OrderBook
-from tplus_cli.client.book_feed import BookUpdate, book_feed
+from tplus_cli.client.book_feed import BookUpdate, book_feed, fetch_snapshot
 from tplus_cli.client.errors import ClientError
 from tplus_cli.client.stream import Backoff, ResilientStream, StreamStatus, retry_setup
-from tplus_cli.commands._streaming import snapshot_fetcher, symbol_map
+from tplus_cli.commands._streaming import symbol_map
 from tplus_cli.errors import AuthError
 from tplus_cli.render import console, stream_lines
 from tplus_cli.render.book_view import BookView, LiveDriver, book_renderable, book_snapshot_json
@@ -293,7 +293,7 @@ async def _run_book_view(
                 auth=False,
                 stale=STALE_AFTER_S,
             )
-            async for item in book_feed(stream, lambda: snapshot_fetcher(client, asset)):
+            async for item in book_feed(stream, lambda: fetch_snapshot(client, asset)):
                 if isinstance(item, BookUpdate):
                     state.book = item.book
                 else:
