@@ -8,13 +8,14 @@ A 200 "Rejected" acknowledgement is still a rejection here: exit 5 with the venu
 
 from __future__ import annotations
 
-import asyncio
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tplus_cli.errors import RejectedError
 
 if TYPE_CHECKING:
+    import asyncio
+    from decimal import Decimal
+
     from tplus_cli.client.api import TplusClient
     from tplus_cli.client.wire import OrderAck, OrderInfo, PreparedRequest
     from tplus_cli.commands._order_input import OrderPlan
@@ -229,6 +230,8 @@ async def _cancel_one(
 
 async def cancel_all(rt: Runtime, symbol: str | None, side: str | None) -> list[Row]:
     """Confirm, then cancel every matching open order concurrently; one row per order."""
+    import asyncio
+
     async with rt.client(signing=True) as client:
         asset = None if symbol is None else await client.resolve_asset(symbol)
         orders = sorted(

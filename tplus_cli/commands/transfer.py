@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -11,6 +10,8 @@ from tplus_cli.commands import _options
 from tplus_cli.errors import RejectedError, UsageError
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from tplus_cli.runtime import Runtime
 
 TRANSFER_COLUMNS = ("symbol", "amount", "from_sub_account", "to_sub_account", "status")
