@@ -45,6 +45,7 @@ QUEUE_LIMIT = 1024  # frames buffered per subscriber before it counts as a slow 
 PUMP_INTERVAL_S = 0.1  # how often foreign writes are looked for when nothing happens here
 TICK_INTERVAL_S = 0.25  # simulator cadence
 SLOW_CONSUMER_CLOSE = 1013  # "try again later"
+GRACEFUL_SHUTDOWN_S = 5  # then open connections are closed: a stuck client never blocks exit
 MAX_BODY_BYTES = 1 << 20  # a batch of 50 signed orders is ~60 KB
 SERVER_SNAPSHOT_EVERY = 5000  # long-lived: snapshot less often, replay at most this at start
 
@@ -290,6 +291,7 @@ async def run(
             access_log=False,
             lifespan="on",
             ws_max_size=1 << 20,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
         server = _Server(config)
         loop = asyncio.get_running_loop()
