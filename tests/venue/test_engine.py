@@ -520,7 +520,8 @@ def test_long_parent_chains_do_not_recurse(rec: Recorder, finish: str) -> None:
     else:
         book.submit(make("mm", "ask", "sell", 100, links + 1), 2)
         assert len(rec.fills()) == links + 1
-        assert all(rec.removed()[f"c{i}"] == eng.COMPLETED for i in range(links + 1))
+        removed = rec.removed()
+        assert all(removed[f"c{i}"] == eng.COMPLETED for i in range(links + 1))
     assert book.orders.keys() <= {("mm", "ask")}
 
 
