@@ -2,8 +2,10 @@
 
 Before a command reaches the Exchange every signed body is rebuilt in canonical key order
 and verified (`client.signing.verify_body`, spec §3.16), the signer must be the token's user,
-and replay protection applies (see the module constants). Anything refused here changes
-nothing and journals nothing.
+and replay protection applies (see the module constants). Anything refused here, before
+the Exchange, changes nothing and journals nothing. A command the Exchange itself refuses
+(duplicate id, insufficient balance, stale revision...) is journaled like any other, because
+applying it is deterministic and may emit a *Failed event on the user's /orders stream.
 """
 
 from __future__ import annotations
