@@ -249,3 +249,31 @@ def test_two_venues_on_one_file_interleave_writes_consistently(db: Path) -> None
         assert Replica(store).exchange.snapshot() == one.replica.exchange.snapshot()
     one.store.close()
     two.store.close()
+
+
+class _FailingStore(Store):
+    """A real store whose next journal append fails, as a full disk would."""
+
+    fail_next = False
+
+    def append(self, *args: object, **kw: object) -> None:  # type: ignore[override]
+        if self.fail_next:
+            self.fail_next = False
+            raise OSError("disk full")
+        super().append(*args, **kw)  # type: ignore[arg-type]
+
+
+def test_a_failed_commit_rolls_memory_back_to_the_journal(db: Path) -> None:
+    clock = StepClock(T0)
+    store = _FailingStore(db)
+    venue = Venue(store, clock, simulate=False)
+    alice = Caller(venue, SEED_A).login()
+    assert alice.create(order_id="kept").status == 200
+    store.fail_next = True
+    resp = alice.create(order_id="lost")
+    assert (resp.status, error_code(resp)) == (500, "INTERNAL_ERROR")
+    assert [o["order_id"] for o in alice.orders()] == ["kept"]
+    with Store(db) as other:
+        assert Replica(other).exchange.snapshot() == venue.replica.exchange.snapshot()
+    assert alice.create(order_id="lost").status == 200  # the id was never used
+    store.close()

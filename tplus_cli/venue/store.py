@@ -164,12 +164,13 @@ class Store:
         self._in_tx = True
         try:
             yield
+            self._conn.execute("COMMIT")
         except BaseException:
-            self._in_tx = False
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:  # also when COMMIT itself failed
+                self._conn.execute("ROLLBACK")
             raise
-        self._in_tx = False
-        self._conn.execute("COMMIT")
+        finally:
+            self._in_tx = False
 
     def _require_tx(self) -> None:
         """Guard for methods that must run inside `write()`."""
