@@ -382,6 +382,11 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
+def _rejected(code: str | None, message: str) -> str:
+    """The human line names the venue's reject code, so it can be searched and scripted."""
+    return f"rejected ({code}): {message}" if code else f"rejected: {message}"
+
+
 def translate(exc: BaseException) -> TplusError | None:
     """Map a client error to the CLI error tree (None if `exc` is not a client error)."""
     if isinstance(exc, TplusError):
@@ -397,7 +402,7 @@ def translate(exc: BaseException) -> TplusError | None:
     if isinstance(exc, errors.Rejected):
         if exc.order_id:
             details.setdefault("order_id", exc.order_id)
-        return RejectedError(f"rejected: {message}", code=code or "REJECTED", details=details)
+        return RejectedError(_rejected(code, message), code=code or "REJECTED", details=details)
     if isinstance(exc, errors.RateLimited):
         hint = f"retry after {exc.retry_after:g} s" if exc.retry_after else "retry later"
         return RateLimitedError(message, code=code or "RATE_LIMITED", hint=hint, details=details)
@@ -414,5 +419,5 @@ def translate(exc: BaseException) -> TplusError | None:
         return UsageError(message, code=code or "NOT_FOUND", details=details)
     if type(exc) is errors.ClientError and exc.status is not None and 400 <= exc.status < 500:
         # A 4xx that no §7.2 rule names (e.g. INSUFFICIENT_BALANCE): the venue said no.
-        return RejectedError(f"rejected: {message}", code=code or "REJECTED", details=details)
+        return RejectedError(_rejected(code, message), code=code or "REJECTED", details=details)
     return UnavailableError(message, code=code or "UNAVAILABLE", details=details)
