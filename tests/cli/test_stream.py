@@ -245,3 +245,40 @@ def test_sigint_exits_130(procs: list[Proc]) -> None:
     stream.popen.send_signal(signal.SIGINT)
     code, _ = stream.finish()
     assert code == 130
+
+
+@pytest.mark.slow
+def test_activity_from_another_process_reaches_every_stream(procs: list[Proc]) -> None:
+    """A market buy and a transfer made elsewhere show up as our fill, a public trade, a
+    ticker, a window-aligned 5m bar and an account event."""
+    assert run_tplus("order", "list", "-o", "json").returncode == 0
+    kinds = {
+        "user-trades": ["user-trades"],
+        "events": ["events"],
+        "trades": ["trades", "BTC"],
+        "ticker": ["ticker", "BTC"],
+        "klines": ["klines", "BTC", "--interval", "5m"],
+    }
+    running = {
+        k: Proc("stream", *args, "--count", "1", "-o", "ndjson") for k, args in kinds.items()
+    }
+    procs.extend(running.values())
+    for name, proc in running.items():
+        proc.wait_stderr(f"{name}: connected" if name in ("user-trades", "events") else "connected")
+    bought = run_tplus("order", "place", "BTC", "buy", "0.001", "--market", "-o", "json")
+    assert bought.returncode == 0, bought.stderr
+    moved = run_tplus("transfer", "USDC", "5", "--from", "1", "--to", "2", "--yes", "-o", "json")
+    assert moved.returncode == 0, moved.stderr
+    data = {}
+    for name, proc in running.items():
+        code, out = proc.finish()
+        assert code == 0, (name, proc.stderr)
+        [data[name]] = [d["data"] for d in envelopes(out)]
+    assert data["user-trades"]["is_buyer"] is True
+    assert data["user-trades"]["order_id"] == json.loads(bought.stdout)["order_id"]
+    assert list(data["events"]) == ["SubAccountAssetTransferred"]
+    assert data["trades"]["asset_id"] == "2" and data["ticker"]["asset_id"] == "2"
+    bar, window = data["klines"], 300 * 1_000_000_000
+    assert bar["open_timestamp_ns"] % window == 0
+    assert bar["close_timestamp_ns"] - bar["open_timestamp_ns"] == window
+    assert Decimal(bar["low"]) <= Decimal(bar["close"]) <= Decimal(bar["high"])
