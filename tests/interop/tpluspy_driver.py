@@ -126,7 +126,29 @@ async def run(url: str) -> dict[str, Any]:
     check("REMOVED" in kinds or "CANCELED" in kinds, f"stream saw the cancel: {kinds}")
     summary["stream_events"] = kinds
 
-    for client in (ob, ob_taker, md):
+    # the same order flow over the /control WebSocket (spec §8.4)
+    ctl = OrderBookClient(url, default_user=taker, use_ws_control=True)
+    placed = await ctl.create_limit_order(quantity=300, price=640_000, side="Buy", asset_id=BTC)
+    check(received(placed), f"control create: {placed}")
+    moved, _ = await ctl.replace_order(placed.order_id, BTC, new_quantity=300, new_price=641_000)
+    check(received(moved), f"control replace: {moved}")
+    gone = await ctl.cancel_order(placed.order_id, BTC)
+    check(received(gone), f"control cancel: {gone}")
+    try:
+        await ctl.cancel_order(placed.order_id, BTC)
+        check(False, "cancelling twice over /control must fail")
+    except Exception as exc:  # tpluspy maps the error frame to its exception tree
+        check("ORDER_NOT_FOUND" in str(exc), f"control error frame: {exc!r}")
+    prepared = [
+        (await ctl.prepare_limit_order_request(BTC, 630_000 + i, 100, "Buy", None, None))[1]
+        for i in range(2)
+    ]
+    batch = await ctl.send_multiple_orders(prepared)
+    statuses = [getattr(s.status, "value", s.status) for s in batch.batch_order_status]
+    check(statuses == ["Received", "Received"], f"control batch: {batch}")
+    summary["control"] = "create, replace, cancel, error, batch"
+
+    for client in (ob, ob_taker, md, ctl):
         close = getattr(client, "close", None)
         if close is not None:
             await close()

@@ -14,6 +14,8 @@ import httpx
 import pytest
 import websockets
 from service_helpers import SEED_A, ServerProcess
+from websockets.exceptions import InvalidStatus
+from websockets.typing import Subprotocol
 
 from tplus_cli.client import signing
 from tplus_cli.venue.clock import StepClock
@@ -90,7 +92,7 @@ def test_stream_handshake_with_a_bad_token_is_401(server: ServerProcess) -> None
     async def attempt() -> int:
         ws_url = server.url.replace("http://", "ws://") + "/orders"
         headers = {"Authorization": "Bearer nope", "User-Id": PK}
-        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        with pytest.raises(InvalidStatus) as refused:
             async with websockets.connect(ws_url, additional_headers=headers):
                 pass
         return refused.value.response.status_code
@@ -187,3 +189,47 @@ def test_simulated_market_streams_public_frames(tmp_path: Path) -> None:
             assert book["bids"] and book["asks"]
     finally:
         assert srv.stop() == 0
+
+
+def test_control_socket_orders_with_the_rest_handlers(server: ServerProcess) -> None:
+    ws_url = server.url.replace("http://", "ws://") + "/control"
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        headers = _login(http)
+
+    async def session() -> list[dict[str, object]]:
+        with pytest.raises(InvalidStatus) as refused:
+            async with websockets.connect(ws_url, subprotocols=[Subprotocol("tplus.ws.v1")]):
+                pass
+        assert refused.value.response.status_code == 401
+        async with websockets.connect(
+            ws_url,
+            additional_headers=headers,
+            subprotocols=[Subprotocol("tplus.ws.v1")],
+        ) as ws:
+            assert ws.subprotocol == "tplus.ws.v1"
+            body = _order_body("ctl-1")
+            await ws.send(json.dumps({"request_id": "r1", "data": {"CreateOrderRequest": body}}))
+            await ws.send(json.dumps({"request_id": "r2", "data": {"CreateOrderRequest": body}}))
+            await ws.send(json.dumps({"request_id": "r3", "data": {"Nope": {}}}))
+            return [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(3)]
+
+    ok, duplicate, unknown = asyncio.run(session())
+    assert ok == {
+        "request_id": "r1",
+        "data": {
+            "CreateOrderResponse": {
+                "response": {
+                    "order_id": "ctl-1",
+                    "status": "Received",
+                    "reason": None,
+                    "processed_at_ns": ok["data"]["CreateOrderResponse"]["response"][
+                        "processed_at_ns"
+                    ],  # type: ignore[index]
+                },
+                "asset_id": "2",
+            }
+        },
+    }
+    assert duplicate["request_id"] == "r2"
+    assert duplicate["error"]["code"] == "DUPLICATE_ORDER"  # type: ignore[index]
+    assert unknown["error"]["code"] == "INVALID_REQUEST"  # type: ignore[index]

@@ -33,6 +33,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tplus_cli.venue.clock import SystemClock
+from tplus_cli.venue.control import CONTROL_PATH, SUBPROTOCOL, handle_frame
 from tplus_cli.venue.handlers import Venue
 from tplus_cli.venue.owner import OwnerLock
 from tplus_cli.venue.protocol import ApiError, ApiRequest, ApiResponse
@@ -155,6 +156,9 @@ def build_app(venue: Venue) -> Starlette:
 
     async def ws_endpoint(websocket: WebSocket) -> None:
         headers = {k.lower(): v for k, v in websocket.headers.items()}
+        if websocket.url.path.rstrip("/") == CONTROL_PATH:
+            await _control(websocket, venue, headers, hub_box[0])
+            return
         opened = venue.open_stream(websocket.url.path, headers)
         if isinstance(opened, ApiResponse):
             await websocket.send_denial_response(_to_response(opened))
@@ -205,6 +209,25 @@ def build_app(venue: Venue) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+async def _control(websocket: WebSocket, venue: Venue, headers: dict[str, str], hub: Hub) -> None:
+    """The /control order-entry socket: authenticated handshake, then request → responses."""
+    try:
+        venue.auth.user(headers)
+    except ApiError as exc:
+        await websocket.send_denial_response(_to_response(exc.response()))
+        return
+    offered = websocket.scope.get("subprotocols") or []
+    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    try:
+        while True:
+            text = await websocket.receive_text()
+            for frame in handle_frame(venue, headers, text):
+                await websocket.send_text(frame)
+            hub.notify()
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        return
 
 
 async def _drain(websocket: WebSocket) -> None:
