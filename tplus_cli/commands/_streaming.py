@@ -179,75 +179,96 @@ async def symbol_map(client: TplusClient) -> dict[str, str]:
         return {}
 
 
-async def follow(
-    rt: Runtime,
-    kind: str,
-    opts: FollowOptions,
-    *,
-    symbol: str | None = None,
-    depth: int = 10,
-    diffs: bool = False,
-    finalized: bool = False,
-    interval: str | None = None,
-) -> None:
+@dataclass(frozen=True)
+class StreamRequest:
+    """Which stream a `tplus stream` command asked for, with its per-kind options."""
+
+    kind: str  # orders | trades | book | klines | ticker | user-trades | events
+    symbol: str | None = None
+    depth: int = 10
+    diffs: bool = False
+    finalized: bool = False
+    interval: str = "1"
+
+    @property
+    def authenticated(self) -> bool:
+        """Private streams need the key (and the token's user)."""
+        return self.kind in ("orders", "user-trades", "events")
+
+
+@dataclass(frozen=True)
+class _Route:
+    path: str
+    line: LineFn
+    to_data: Callable[[Any], Iterable[Any]] = frames_data
+
+
+def _route(
+    req: StreamRequest, pk: str | None, asset: str | None, symbols: dict[str, str]
+) -> _Route:
+    """Path, line view and payload extraction of a plain (non-book) stream."""
+    if req.kind == "orders":
+        return _Route("/orders", stream_lines.order_event_line)
+    if req.kind == "trades":
+        picker = frames_data if asset is None else _only_asset(asset)
+        return _Route("/trades", stream_lines.trade_line(symbols), picker)
+    if req.kind == "ticker":
+        return _Route(f"/ticker/ws/{asset}", stream_lines.ticker_line)
+    if req.kind == "klines":
+        from tplus_cli.client.klines import KlineAggregator, interval_seconds
+
+        agg = KlineAggregator(interval_seconds(req.interval))
+        return _Route(
+            f"/klines/diff/{asset}",
+            stream_lines.kline_line,
+            lambda i: agg.update_all(frames_data(i)),
+        )
+    if req.kind == "user-trades":
+        path = f"/trades/user/{pk}" if req.finalized else f"/trades/user/events/{pk}"
+        return _Route(path, stream_lines.user_trade_line)
+    if req.kind == "events":
+        return _Route(f"/account/events/{pk}", stream_lines.account_event_line)
+    raise UsageError(f"unknown stream {req.kind!r}")
+
+
+async def follow(rt: Runtime, req: StreamRequest, opts: FollowOptions) -> None:
     """Run one `tplus stream KIND` to completion (count/duration) or failure."""
     ndjson = is_ndjson(rt)
-    auth = kind in ("orders", "user-trades", "events")
-    async with rt.client(signing=auth) as client:
-        name = kind if symbol is None else f"{kind} {symbol}"
+    async with rt.client(signing=req.authenticated) as client:
+        name = req.kind if req.symbol is None else f"{req.kind} {req.symbol}"
         out = StreamOutput(
-            kind,
+            req.kind,
             ndjson=ndjson,
             status_events=opts.status_events,
             line=stream_lines.compact,
             notice=rt.notice,
         )
         asset: str | None = None
-        if symbol is not None:
+        if req.symbol is not None:
+            ref = req.symbol
             asset = await retry_setup(
                 name,
-                lambda: client.resolve_asset(symbol),
+                lambda: client.resolve_asset(ref),
                 backoff=opts.backoff,
                 max_retries=opts.max_retries,
                 on_status=out.status,
             )
         symbols = await symbol_map(client) if (asset is not None or not ndjson) else {}
-        label = symbols.get(asset, symbol) if asset is not None and symbol else None
-        if label:
-            name = f"{kind} {label}"
-        to_data: Callable[[Any], Iterable[Any]] = frames_data
-        if kind == "book":
+        if asset is not None:
+            name = f"{req.kind} {symbols.get(asset, req.symbol)}"
+        if req.kind == "book":
             assert asset is not None
+            book_asset = asset
             stream = resilient(client, name, f"/marketdepth/diff/{asset}", False, opts)
             out.line = stream_lines.book_line
-            book_data = BookData(asset, label or asset, depth, diffs)
-            feed = book_feed(stream, lambda: fetch_snapshot(client, asset))
+            book_data = BookData(asset, symbols.get(asset, asset), req.depth, req.diffs)
+            feed = book_feed(stream, lambda: fetch_snapshot(client, book_asset))
             await pump(feed, out, opts, book_data)
             return
-        if kind == "orders":
-            path, out.line = "/orders", stream_lines.order_event_line
-        elif kind == "trades":
-            path, out.line = "/trades", stream_lines.trade_line(symbols)
-            if asset is not None:
-                to_data = _only_asset(asset)
-        elif kind == "ticker":
-            path, out.line = f"/ticker/ws/{asset}", stream_lines.ticker_line
-        elif kind == "klines":
-            from tplus_cli.client.klines import KlineAggregator, interval_seconds
-
-            path, out.line = f"/klines/diff/{asset}", stream_lines.kline_line
-            agg = KlineAggregator(interval_seconds(interval or "1"))
-            to_data = lambda item: agg.update_all(frames_data(item))  # noqa: E731
-        elif kind == "user-trades":
-            pk = client.public_key
-            path = f"/trades/user/{pk}" if finalized else f"/trades/user/events/{pk}"
-            out.line = stream_lines.user_trade_line
-        elif kind == "events":
-            path, out.line = f"/account/events/{client.public_key}", stream_lines.account_event_line
-        else:  # pragma: no cover - the command layer only passes known kinds
-            raise UsageError(f"unknown stream {kind!r}")
-        stream = resilient(client, name, path, auth, opts)
-        await pump(stream.__aiter__(), out, opts, to_data)
+        route = _route(req, client.public_key, asset, symbols)
+        out.line = route.line
+        stream = resilient(client, name, route.path, req.authenticated, opts)
+        await pump(stream.__aiter__(), out, opts, route.to_data)
 
 
 def _only_asset(asset: str) -> Callable[[Any], Iterable[Any]]:

@@ -18,7 +18,7 @@ from tplus_cli.commands import _options
 from tplus_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from tplus_cli.commands._streaming import FollowOptions
+    from tplus_cli.commands._streaming import FollowOptions, StreamRequest
 
 stream_app = typer.Typer(
     name="stream",
@@ -79,11 +79,25 @@ def _opts(
     )
 
 
-def _run(ctx: typer.Context, kind: str, opts: FollowOptions, **kw: object) -> None:
+def _request(
+    kind: str,
+    *,
+    symbol: str | None = None,
+    depth: int = 10,
+    diffs: bool = False,
+    finalized: bool = False,
+    interval: str = "1",
+) -> StreamRequest:
+    from tplus_cli.commands._streaming import StreamRequest
+
+    return StreamRequest(kind, symbol, depth, diffs, finalized, interval)
+
+
+def _run(ctx: typer.Context, req: StreamRequest, opts: FollowOptions) -> None:
     from tplus_cli.commands._streaming import follow
 
     rt = _options.runtime(ctx)
-    rt.run(follow(rt, kind, opts, **kw))  # type: ignore[arg-type]
+    rt.run(follow(rt, req, opts))
 
 
 @stream_app.command("orders")
@@ -100,7 +114,11 @@ def orders(
 
     Example: tplus stream orders | jq -c .data
     """
-    _run(ctx, "orders", _opts(count, duration, max_retries, status_events, stale_after, None))
+    _run(
+        ctx,
+        _request("orders"),
+        _opts(count, duration, max_retries, status_events, stale_after, None),
+    )
 
 
 @stream_app.command("trades")
@@ -122,7 +140,7 @@ def trades(
     Example: tplus stream trades BTC --count 10
     """
     opts = _opts(count, duration, max_retries, status_events, stale_after, None)
-    _run(ctx, "trades", opts, symbol=symbol)
+    _run(ctx, _request("trades", symbol=symbol), opts)
 
 
 @stream_app.command("book")
@@ -148,7 +166,7 @@ def book(
     Example: tplus stream book BTC --depth 5 --count 3
     """
     opts = _opts(count, duration, max_retries, status_events, stale_after, 60.0)
-    _run(ctx, "book", opts, symbol=symbol, depth=depth, diffs=diffs)
+    _run(ctx, _request("book", symbol=symbol, depth=depth, diffs=diffs), opts)
 
 
 @stream_app.command("klines")
@@ -176,7 +194,7 @@ def klines(
     except IntervalError as exc:
         raise UsageError(str(exc)) from None
     opts = _opts(count, duration, max_retries, status_events, stale_after, None)
-    _run(ctx, "klines", opts, symbol=symbol, interval=interval)
+    _run(ctx, _request("klines", symbol=symbol, interval=interval), opts)
 
 
 @stream_app.command("ticker")
@@ -195,7 +213,7 @@ def ticker(
     Example: tplus stream ticker ETH --for 1m
     """
     opts = _opts(count, duration, max_retries, status_events, stale_after, None)
-    _run(ctx, "ticker", opts, symbol=symbol)
+    _run(ctx, _request("ticker", symbol=symbol), opts)
 
 
 @stream_app.command("user-trades")
@@ -216,7 +234,7 @@ def user_trades(
     Example: tplus stream user-trades --finalized
     """
     opts = _opts(count, duration, max_retries, status_events, stale_after, None)
-    _run(ctx, "user-trades", opts, finalized=finalized)
+    _run(ctx, _request("user-trades", finalized=finalized), opts)
 
 
 @stream_app.command("events")
@@ -233,7 +251,11 @@ def events(
 
     Example: tplus stream events -o ndjson
     """
-    _run(ctx, "events", _opts(count, duration, max_retries, status_events, stale_after, None))
+    _run(
+        ctx,
+        _request("events"),
+        _opts(count, duration, max_retries, status_events, stale_after, None),
+    )
 
 
 def register(app: typer.Typer) -> None:
