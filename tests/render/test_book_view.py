@@ -64,9 +64,26 @@ def test_golden_view() -> None:
 def test_depth_limits_rows_and_is_clamped() -> None:
     """Only `depth` levels per side are shown; depth stays within 1..50."""
     out = text_of(book_renderable(BookView(**{**_fields(VIEW), "depth": 1}), ascii_only=True))
-    assert "65001.0" in out and "65002.0" not in out
-    assert "65000.0" in out and "64999.5" not in out
+    prices = [line.split()[0] for line in out.splitlines()[2:-1] if line[:1].isdigit()]
+    assert prices == ["65001.0", "65000.0"]
+    assert "mine outside the view: bid 64999.5 x 0.500" in out
     assert (clamp_depth(0), clamp_depth(7), clamp_depth(500)) == (1, 7, 50)
+
+
+def test_own_orders_beyond_the_depth_are_listed_not_lost() -> None:
+    """An order deeper than the view is named under the ladder, nearest first."""
+    own = {
+        ("bid", D("64999.5")): D("0.5"),
+        ("bid", D("60000")): D("1"),
+        ("bid", D("61000")): D("2"),
+        ("ask", D("70000")): D("3"),
+    }
+    view = BookView(**{**_fields(VIEW), "own": own})
+    lines = text_of(book_renderable(view, ascii_only=True)).splitlines()
+    assert lines[-2] == (
+        "mine outside the view: ask 70000.0 x 3.000, bid 61000.0 x 2.000, bid 60000.0 x 1.000"
+    )
+    assert "< mine 0.500" in lines[-3]
 
 
 def test_empty_and_one_sided_books_say_so() -> None:

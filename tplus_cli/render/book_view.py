@@ -146,9 +146,22 @@ def book_renderable(view: BookView, *, ascii_only: bool = False) -> RenderableTy
         _ladder_row(text, row, widths)
     if spread_at == len(rows):
         _spread(text, view, bids, asks, widths)
+    hidden = hidden_own(view, bids, asks)
+    if hidden:
+        listed = ", ".join(f"{side} {view.price(p)} x {view.size(q)}" for side, p, q in hidden)
+        text.append(f"\nmine outside the view: {listed}", style="bold")
     if view.keys_hint:
         text.append(f"\ndepth {depth}  +/- change depth  q quit", style="dim")
     return text
+
+
+def hidden_own(
+    view: BookView, bids: Sequence[Level], asks: Sequence[Level]
+) -> list[tuple[str, Decimal, Decimal]]:
+    """Our resting orders at levels the current depth does not show (nearest first)."""
+    shown = {("bid", p) for p, _ in bids} | {("ask", p) for p, _ in asks}
+    hidden = [(side, p, q) for (side, p), q in view.own.items() if (side, p) not in shown]
+    return sorted(hidden, key=lambda h: (h[0], -h[1] if h[0] == "bid" else h[1]))
 
 
 def _cells(
