@@ -18,7 +18,7 @@ import tracemalloc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.live import Live
@@ -135,7 +135,7 @@ def bench_live_view(seconds: float, diffs_per_s: int, max_fps: float) -> dict[st
                 )
                 return book_renderable(view)
 
-            driver: LiveDriver[object] = LiveDriver(live, render, max_fps=max_fps)
+            driver: LiveDriver[Any] = LiveDriver(live, render, max_fps=max_fps)
             redraw = asyncio.ensure_future(driver.run())
             start = time.perf_counter()
             applied = 0

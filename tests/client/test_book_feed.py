@@ -49,7 +49,7 @@ def feed(vt: VirtualTime, scripts: list[Any], snaps: Snapshots) -> tuple[Any, Fa
 
 
 def kinds(items: list[Any]) -> list[str]:
-    out = []
+    out: list[str] = []
     for item in items:
         if isinstance(item, StreamStatus):
             out.append(item.state)

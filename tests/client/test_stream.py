@@ -72,6 +72,7 @@ def test_drop_reconnects_with_backoff_and_reports_every_step() -> None:
         "data:y",
     ]
     reconnecting = items[3]
+    assert isinstance(reconnecting, StreamStatus)
     assert reconnecting.delay == 0.5 and reconnecting.attempt == 1
     assert "closed by server" in (reconnecting.reason or "")
     assert vt.now == 0.5
@@ -136,7 +137,8 @@ def test_stale_connection_is_dropped_and_redialed() -> None:
         "connected",
         "data:b",
     ]
-    assert items[2].reason == "no frame for 5s"
+    stale = items[2]
+    assert isinstance(stale, StreamStatus) and stale.reason == "no frame for 5s"
     assert vt.now == 5.5
     assert dial.connections[0].closed
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -82,7 +82,7 @@ BookItem = BookUpdate | StreamStatus
 
 async def book_feed(
     stream: ResilientStream, fetch_snapshot: FetchSnapshot, *, max_failed_resyncs: int = 3
-) -> AsyncIterator[BookItem]:
+) -> AsyncGenerator[BookItem, None]:
     """Yield a consistent book after every applied diff or resync, plus lifecycle statuses."""
     feed = _Feed(stream, fetch_snapshot, max_failed_resyncs)
     try:

@@ -25,7 +25,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -195,7 +195,7 @@ class ResilientStream:
         """Build a status item for this stream (also used by layers above, e.g. `resynced`)."""
         return StreamStatus(self.name, state, attempt, **kw)
 
-    async def __aiter__(self) -> AsyncIterator[StreamItem]:
+    async def __aiter__(self) -> AsyncGenerator[StreamItem, None]:
         failures = 0  # consecutive attempts that did not stay up for a healthy period
         refresh_auth = False
         auth_retried = False
@@ -321,7 +321,7 @@ async def retry_setup(
 
 async def data_frames(
     items: AsyncIterator[StreamItem], on_status: Callable[[StreamStatus], None]
-) -> AsyncIterator[Any]:
+) -> AsyncGenerator[Any, None]:
     """Just the data of a stream, with lifecycle changes sent to a callback instead."""
     async for item in items:
         if isinstance(item, StreamStatus):
