@@ -277,3 +277,47 @@ def test_a_failed_commit_rolls_memory_back_to_the_journal(db: Path) -> None:
         assert Replica(other).exchange.snapshot() == venue.replica.exchange.snapshot()
     assert alice.create(order_id="lost").status == 200  # the id was never used
     store.close()
+
+
+def test_migrating_a_version_1_store_adds_the_event_index(db: Path) -> None:
+    from tplus_cli.venue.store import MIGRATIONS
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(db)
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("CREATE TABLE schema_version (version INTEGER)")
+    conn.execute("INSERT INTO schema_version VALUES (1)")
+    conn.commit()
+    conn.close()
+    with Store(db) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 2
+    names = {r[0] for r in sqlite3.connect(db).execute("SELECT name FROM sqlite_master")}
+    assert "events_by_seq" in names
+
+
+def test_pruned_journal_still_restarts_and_lagging_readers_catch_up(db: Path) -> None:
+    clock = StepClock(T0)
+    writer = open_venue(db, clock, snapshot_every=10, retain=15)
+    lagging = open_venue(db, clock)  # saw nothing of what follows
+    _busy_day(writer, clock, seed=6, steps=80)
+    assert writer.store.first_seq() > 1  # old rows are gone
+    assert writer.store.journal_after(0)[0].seq == writer.store.first_seq()
+    lagging.replica.catch_up()
+    assert lagging.replica.exchange.snapshot() == writer.replica.exchange.snapshot()
+    with Store(db) as store:
+        assert Replica(store).exchange.snapshot() == writer.replica.exchange.snapshot()
+    writer.store.close()
+    lagging.store.close()
+
+
+def test_a_pruned_journal_without_a_readable_snapshot_is_refused(db: Path) -> None:
+    clock = StepClock(T0)
+    writer = open_venue(db, clock, snapshot_every=10, retain=15)
+    _busy_day(writer, clock, seed=7, steps=40)
+    writer.store.close()
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE snapshots SET format_version = format_version + 100")  # a future format
+    conn.commit()
+    conn.close()
+    with Store(db) as store, pytest.raises(StoreError, match="venue reset"):
+        Replica(store)

@@ -20,7 +20,7 @@ from tplus_cli.venue.commands import Command, Tick
 from tplus_cli.venue.context import Ctx, asset_param
 from tplus_cli.venue.exchange import ApplyResult, NotFound
 from tplus_cli.venue.protocol import ApiError, ApiRequest, ApiResponse, json_response
-from tplus_cli.venue.replica import DEFAULT_SNAPSHOT_EVERY, Replica
+from tplus_cli.venue.replica import DEFAULT_RETAIN, DEFAULT_SNAPSHOT_EVERY, Replica
 from tplus_cli.venue.simulate import Simulator
 from tplus_cli.venue.store import Store
 from tplus_cli.venue.streams import STREAM_ROUTES, Subscription
@@ -102,12 +102,13 @@ class Venue:
         simulate: bool = True,
         seed: int | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        retain: int | None = DEFAULT_RETAIN,
     ) -> None:
         self.store = store
         self.clock = clock
         self.simulate = simulate
         self.seed = seed
-        self.replica = Replica(store, snapshot_every=snapshot_every)
+        self.replica = Replica(store, snapshot_every=snapshot_every, retain=retain)
         self.simulator = Simulator(seed or 0) if simulate else None
         self.auth = Authenticator(store, clock.now_ns)
 

@@ -15,10 +15,13 @@ from typing import Any
 from tplus_cli.venue.commands import Command, command_from_dict
 from tplus_cli.venue.exchange import FORMAT_VERSION as SNAPSHOT_FORMAT_VERSION
 from tplus_cli.venue.exchange import ApplyResult, Exchange
-from tplus_cli.venue.store import JournalRow, Store
+from tplus_cli.venue.store import JournalRow, Store, StoreError
 
 DEFAULT_SNAPSHOT_EVERY = 1000
 """Snapshot after this many commands: a start-up replays at most this many (~0.1 s)."""
+DEFAULT_RETAIN = 50_000
+"""Journal rows (and their events) kept behind the newest snapshot; older ones are pruned
+when a snapshot is written. With the simulator on that is about an hour (~50 MB)."""
 
 
 class Replica:
@@ -29,10 +32,12 @@ class Replica:
         store: Store,
         *,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        retain: int | None = DEFAULT_RETAIN,
         factory: Callable[[], Exchange] = Exchange,
     ) -> None:
         self.store = store
         self.snapshot_every = snapshot_every
+        self.retain = retain
         self._factory = factory
         self.exchange: Exchange = factory()
         self.seq = 0
@@ -44,6 +49,11 @@ class Replica:
         """Rebuild from the newest compatible snapshot plus the journal after it."""
         snap = self.store.latest_snapshot(SNAPSHOT_FORMAT_VERSION)
         if snap is None:
+            if self.store.first_seq() > 1:
+                raise StoreError(
+                    f"{self.store.path}: the journal was pruned and no snapshot this version "
+                    "can read is left; `tplus venue reset` starts a fresh venue"
+                )
             self.exchange, self.seq = self._factory(), 0
         else:
             self.exchange, self.seq = Exchange.restore(snap.state), snap.seq
@@ -56,6 +66,10 @@ class Replica:
         applied = 0
         while True:
             rows = self.store.journal_after(self.seq, limit=1000)
+            if rows and rows[0].seq != self.seq + 1:
+                # we lagged behind a prune: what we missed is only in the newest snapshot
+                self.reload()
+                return applied + 1
             for row in rows:
                 self._replay(row)
             applied += len(rows)
@@ -120,6 +134,8 @@ class Replica:
         state: dict[str, Any] = self.exchange.snapshot()
         self.store.save_snapshot(seq, SNAPSHOT_FORMAT_VERSION, state)
         self._snapshot_seq = seq
+        if self.retain is not None and seq > self.retain:
+            self.store.prune(seq - self.retain)
 
     def snapshot_now(self) -> int:
         """Write a snapshot of the current journal head (used at clean shutdown)."""

@@ -61,6 +61,9 @@ MIGRATIONS: tuple[str, ...] = (
         expires_ns INTEGER NOT NULL
     );
     """,
+    """
+    CREATE INDEX events_by_seq ON events (seq);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -263,6 +266,21 @@ class Store:
             (seq, format_version, _dumps(state)),
         )
         self._conn.execute("DELETE FROM snapshots WHERE seq < ?", (seq,))
+
+    def prune(self, through_seq: int) -> None:
+        """Inside a write: drop journal rows and events of commands up to `through_seq`.
+
+        Only ever called with a snapshot newer than `through_seq` in place, so restarts and
+        lagging readers rebuild from that snapshot (see Replica.catch_up).
+        """
+        self._require_tx()
+        self._conn.execute("DELETE FROM journal WHERE seq <= ?", (through_seq,))
+        self._conn.execute("DELETE FROM events WHERE seq <= ?", (through_seq,))
+
+    def first_seq(self) -> int:
+        """The oldest journal row still kept (0 for an empty journal)."""
+        row = self._conn.execute("SELECT MIN(seq) FROM journal").fetchone()
+        return int(row[0] or 0)
 
     def last_snapshot_seq(self) -> int:
         """Sequence number of the newest snapshot (0 when there is none)."""
