@@ -12,6 +12,7 @@ request first replays what other processes committed.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -84,7 +85,7 @@ class EmbeddedConnection:
     venue: Venue
     sub: Subscription
     cursor: int
-    _pending: list[str] = field(default_factory=list)
+    _pending: deque[str] = field(default_factory=deque)
     _closed: bool = False
 
     async def recv(self) -> str:
@@ -101,7 +102,7 @@ class EmbeddedConnection:
                     self._pending.append(frame)
             if not self._pending:
                 await asyncio.sleep(POLL_INTERVAL_S)
-        return self._pending.pop(0)
+        return self._pending.popleft()
 
     async def close(self) -> None:
         """Stop the stream; a pending or later recv() raises StreamClosed(clean=True)."""
@@ -112,7 +113,7 @@ class EmbeddedConnection:
 class EmbeddedVenue:
     """A Venue on a local store plus the two seams the client takes: transport and ws_connect."""
 
-    def __init__(self, db_path: Path, *, clock: Clock | None = None, simulate: bool = True):
+    def __init__(self, db_path: Path, *, clock: Clock | None = None, simulate: bool = True) -> None:
         owner = current_owner(db_path)
         if owner is not None:
             raise StoreOwnedError(db_path, owner)
