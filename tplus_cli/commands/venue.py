@@ -6,7 +6,6 @@ Kept thin and self-contained: the venue, sqlite3 and uvicorn are imported inside
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,14 +29,10 @@ DbOpt = Annotated[
 
 
 def default_db_path() -> Path:
-    """<data dir>/venue/venue.sqlite3 with the data dir from TPLUS_DATA_DIR or XDG."""
-    explicit = os.environ.get("TPLUS_DATA_DIR", "").strip()
-    if explicit:
-        base = Path(explicit)
-    else:
-        xdg = os.environ.get("XDG_DATA_HOME", "").strip()
-        base = (Path(xdg) if xdg else Path.home() / ".local" / "share") / "tplus"
-    return base / "venue" / "venue.sqlite3"
+    """<data dir>/venue/venue.sqlite3, the store the embedded venue uses too."""
+    from tplus_cli.config.paths import venue_dir
+
+    return venue_dir() / "venue.sqlite3"
 
 
 @venue_app.command("serve")
