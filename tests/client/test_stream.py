@@ -6,6 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from streamfakes import CLOSE, HANG, FakeDial, StreamClosed, VirtualTime, collect
 
 from tplus_cli.client.errors import AuthFailed, NotFound, ServerError
@@ -241,3 +243,63 @@ def test_status_json_has_no_floats() -> None:
         "reason": "x",
     }
     assert s.describe() == "orders: reconnecting in 1.0s (attempt 2) (x)"
+
+
+# --- property: the reconnect loop never loses, reorders or invents data, and gives up on time ---
+
+connection_scripts = st.lists(
+    st.one_of(
+        st.just("refused"),
+        st.tuples(st.integers(min_value=0, max_value=3), st.sampled_from(["close", "reset"])),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(scripts=connection_scripts, max_retries=st.integers(0, 4))
+def test_reconnect_loop_properties(scripts: list[Any], max_retries: int) -> None:
+    """Data = every frame of every connection, in order; statuses alternate sanely; the delay
+    doubles per consecutive failure within the jitter band; gave_up exactly when due."""
+    vt = VirtualTime()
+    plan: list[Any] = []
+    expected: list[str] = []  # frames of the attempts made before giving up
+    for n, script in enumerate(scripts):
+        if script == "refused":
+            plan.append(ConnectionRefusedError("refused"))
+            continue
+        count, end = script
+        frames = [f'"{n}.{i}"' for i in range(count)]
+        plan.append([*frames, CLOSE if end == "close" else ConnectionResetError("reset")])
+        if n <= max_retries:  # short-lived connections never reset the failure count
+            expected += [f"{n}.{i}" for i in range(count)]
+    stream, dial = make(vt, plan, max_retries=max_retries, rng=lambda: 0.0)
+    seen: list[Any] = []
+
+    async def run() -> None:
+        async for item in stream:
+            seen.append(item)
+
+    gave_up = None
+    try:
+        vt.run(run())
+    except StreamGaveUp as exc:
+        gave_up = exc
+    data = [i.data for i in seen if isinstance(i, Frame)]
+    statuses = [i for i in seen if isinstance(i, StreamStatus)]
+    assert gave_up is not None  # once the scripts run out the fake refuses forever
+    assert data == expected
+    assert len(dial.refresh_flags) == max_retries + 1
+    connected = False
+    for s in statuses:
+        if s.state == "connected":
+            assert not connected
+            connected = True
+        elif s.state == "disconnected":
+            assert connected
+            connected = False
+        elif s.state == "reconnecting":
+            assert not connected
+            assert s.delay == min(30.0, 0.5 * 2 ** (s.attempt - 1)) / 2  # rng 0: bottom of band
+    assert statuses[-1].state == "gave_up"
+    assert statuses[-1].attempt == max_retries + 1 == gave_up.attempts
