@@ -78,8 +78,8 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
 def test_watch_shows_an_order_placed_from_another_process_and_q_quits(
     tmux: Tmux, tmp_path: Path
 ) -> None:
-    """The live view marks our order at its level after it is placed elsewhere; `q` exits 0
-    and the terminal is back in canonical mode."""
+    """The view fits the terminal and follows a resize; it marks our order at its level after
+    it is placed elsewhere; `-` shrinks it; `q` exits 0 with the terminal back in canonical mode."""
     assert tplus("order", "list", "-o", "json").returncode == 0  # creates the paper key
     exit_file, stty_file = tmp_path / "exit", tmp_path / "stty"
     wanted = ("TPLUS_", "PYTHON", "NO_COLOR", "PATH", "HOME", "LANG", "LC_")
@@ -89,8 +89,10 @@ def test_watch_shows_an_order_placed_from_another_process_and_q_quits(
         f"book BTC --watch; code=$?; stty -a > {shlex.quote(str(stty_file))}; "
         f"echo EXIT=$code > {shlex.quote(str(exit_file))}; sleep 60"
     )
-    tmux("new-session", "-d", "-s", "watch", "-x", "120", "-y", "40", command)
-    tmux.wait_for(lambda s: "[live]" in s, "the view to go live")
+    tmux("new-session", "-d", "-s", "watch", "-x", "120", "-y", "14", command)
+    tmux.wait_for(lambda s: "[live]" in s and "depth 4 " in s, "a live view fitted to 14 rows")
+    tmux("resize-window", "-t", "watch", "-x", "120", "-y", "40")
+    tmux.wait_for(lambda s: "depth 10 " in s, "the view to grow after the resize")
 
     placed = tplus("order", "place", "BTC", "buy", "0.01", "--price", "50123.5", "-o", "json")
     assert placed.returncode == 0, placed.stderr

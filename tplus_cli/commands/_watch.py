@@ -26,7 +26,13 @@ from tplus_cli.client.stream import Backoff, ResilientStream, StreamStatus, retr
 from tplus_cli.commands._streaming import symbol_map
 from tplus_cli.errors import AuthError
 from tplus_cli.render import console, stream_lines
-from tplus_cli.render.book_view import BookView, LiveDriver, book_renderable, book_snapshot_json
+from tplus_cli.render.book_view import (
+    MAX_DEPTH,
+    BookView,
+    LiveDriver,
+    book_renderable,
+    book_snapshot_json,
+)
 from tplus_cli.render.book_view import clamp_depth as _clamp
 
 if TYPE_CHECKING:
@@ -79,10 +85,10 @@ class WatchState:
     price_places: int | None = None
     size_places: int | None = None
 
-    def view(self, *, keys_hint: bool = True) -> BookView:
-        """The current state as the pure view model."""
+    def view(self, *, keys_hint: bool = True, max_depth: int | None = None) -> BookView:
+        """The current state as the pure view model (depth capped at `max_depth` if given)."""
         book = self.book
-        depth = _clamp(self.depth)
+        depth = _clamp(self.depth if max_depth is None else min(self.depth, max_depth))
         return BookView(
             self.symbol,
             bids=book.bids(depth) if book is not None else [],
@@ -151,6 +157,35 @@ def key_reader(on_key: Callable[[str], None]) -> Iterator[bool]:
     finally:
         loop.remove_reader(fd)
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+@contextlib.contextmanager
+def on_resize(callback: Callable[[], None]) -> Iterator[None]:
+    """Call `callback` when the terminal is resized (SIGWINCH), so the view redraws to fit."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGWINCH, callback)
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGWINCH)
+
+
+def track_size(term: Any) -> int:
+    """Follow the real terminal size (not LINES/COLUMNS frozen at start); returns the rows."""
+    try:
+        columns, rows = os.get_terminal_size(sys.stdout.fileno())
+    except (OSError, ValueError):
+        return int(term.size.height)
+    if (columns, rows) != tuple(term.size):
+        term.size = (columns, rows)
+    return rows
+
+
+def fit_depth(rows: int) -> int:
+    """Levels per side that fit `rows` terminal lines (header, column names, spread, 2 footers)."""
+    return max(1, (rows - 5) // 2)
 
 
 class Watch:
@@ -276,12 +311,25 @@ async def _run_book_view(
     if tty:
         from rich.live import Live
 
-        live_cm = Live(console=console.make_console(), auto_refresh=False, transient=False)
+        term = console.make_console()
+        live_cm = Live(console=term, auto_refresh=False, transient=False)
         ascii_only = not (sys.stdout.encoding or "").lower().startswith("utf")
-        render: Callable[[], Any] = lambda: book_renderable(state.view(), ascii_only=ascii_only)  # noqa: E731
+
+        def render() -> Any:
+            view = state.view(max_depth=fit_depth(track_size(term)))
+            return book_renderable(view, ascii_only=ascii_only)
+
+        def max_depth() -> int:
+            return fit_depth(track_size(term))
     else:
         live_cm = contextlib.nullcontext(NdjsonSink("book"))
-        render = lambda: book_snapshot_json(state.view(keys_hint=False))  # noqa: E731
+
+        def render() -> Any:
+            return book_snapshot_json(state.view(keys_hint=False))
+
+        def max_depth() -> int:
+            return MAX_DEPTH
+
     with live_cm as live:
         driver: LiveDriver[Any] = LiveDriver(live, render, max_fps=MAX_FPS)
 
@@ -321,7 +369,7 @@ async def _run_book_view(
             if ch in "qQ":
                 watch.quit.set()
             elif ch in "+=":
-                state.depth = _clamp(state.depth + 1)
+                state.depth = _clamp(min(state.depth + 1, max_depth()))
                 driver.changed()
             elif ch in "-_":
                 state.depth = _clamp(state.depth - 1)
@@ -332,7 +380,10 @@ async def _run_book_view(
         if signing:
             await _own_orders_feeds(client, watch, Refresher(mine), state.symbol)
         watch.start(driver.run())
-        with key_reader(on_key) if tty else contextlib.nullcontext(False):
+        with contextlib.ExitStack() as terminal:
+            if tty:
+                terminal.enter_context(key_reader(on_key))
+                terminal.enter_context(on_resize(driver.changed))
             await watch.run()
 
 
@@ -367,10 +418,12 @@ async def watch_orders(rt: Runtime, symbol: str | None) -> None:
             from rich.live import Live
             from rich.text import Text
 
-            live_cm = Live(console=console.make_console(), auto_refresh=False, transient=False)
+            term = console.make_console()
+            live_cm = Live(console=term, auto_refresh=False, transient=False)
             specs = tables.as_columns(list(ORDER_COLUMNS))
 
             def render() -> Any:
+                track_size(term)
                 title = f"Open orders{' ' + symbol.upper() if symbol else ''} (live)"
                 body = (
                     tables.build_table(rows, specs, title=title)
@@ -394,5 +447,8 @@ async def watch_orders(rt: Runtime, symbol: str | None) -> None:
                 if ch in "qQ":
                     watch.quit.set()
 
-            with key_reader(on_key) if tty else contextlib.nullcontext(False):
+            with contextlib.ExitStack() as terminal:
+                if tty:
+                    terminal.enter_context(key_reader(on_key))
+                    terminal.enter_context(on_resize(driver.changed))
                 await watch.run()
