@@ -3,6 +3,7 @@ NDJSON fallback of `tplus book SYMBOL --watch` when stdout is not a terminal."""
 
 from __future__ import annotations
 
+import json
 import signal
 from decimal import Decimal
 
@@ -147,6 +148,31 @@ def test_book_watch_piped_writes_ndjson_snapshots_with_own_orders() -> None:
         watch.popen.send_signal(signal.SIGINT)
         code, _ = watch.finish()
         assert code == 130
+    finally:
+        if watch.popen.poll() is None:
+            watch.popen.kill()
+
+
+@pytest.mark.slow
+def test_order_list_watch_piped_updates_as_orders_come_and_go() -> None:
+    """`order list --watch` (not a terminal): a new NDJSON list whenever our open orders change."""
+    assert run_tplus("order", "list", "-o", "json").returncode == 0
+    watch = Proc("order", "list", "--watch")
+    try:
+        first = watch.next_json()
+        assert first["stream"] == "orders" and first["data"] == []
+        placed = run_tplus("order", "place", "SOL", "buy", "1", "--price", "1", "-o", "json")
+        assert placed.returncode == 0, placed.stderr
+        order_id = json.loads(placed.stdout)["order_id"]
+        rows = watch.next_json()["data"]
+        while [r["order_id"] for r in rows] != [order_id]:
+            rows = watch.next_json()["data"]
+        assert rows[0]["symbol"] == "SOL" and rows[0]["status"] == "open"
+        assert run_tplus("order", "cancel", order_id, "-o", "json").returncode == 0
+        while rows:
+            rows = watch.next_json()["data"]
+        watch.popen.send_signal(signal.SIGINT)
+        assert watch.finish()[0] == 130
     finally:
         if watch.popen.poll() is None:
             watch.popen.kill()
