@@ -74,7 +74,10 @@ class Hub:
 
     def add(self, sub: Subscription) -> Subscriber:
         """Register a subscriber that sees events committed from now on."""
-        self.pump()
+        if self.subscribers:
+            self.pump()
+        else:
+            self.cursor = self.venue.last_event_id()
         s = Subscriber(sub, self.cursor)
         self.subscribers.add(s)
         return s
@@ -88,9 +91,9 @@ class Hub:
         self._wake.set()
 
     def pump(self) -> None:
-        """Deliver every committed event past the cursor to matching subscribers."""
+        """Deliver every committed event past the cursor to matching subscribers (nothing to do,
+        and no query, while nobody listens: `add` moves the cursor to the head)."""
         if not self.subscribers:
-            self.cursor = self.venue.last_event_id()
             return
         while True:
             rows = self.venue.store.events_after(self.cursor, limit=1000)
