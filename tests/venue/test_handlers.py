@@ -6,10 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from service_helpers import BTC, SEED_A, SEED_B, T0, Caller, error_code, open_venue
 
 from tplus_cli.client import signing
+from tplus_cli.venue.auth import canonical_user
 from tplus_cli.venue.clock import StepClock
+from tplus_cli.venue.context import paginate
 from tplus_cli.venue.handlers import Venue
 from tplus_cli.venue.protocol import ApiRequest, ApiResponse
 from tplus_cli.venue.streams import Subscription
@@ -236,3 +240,38 @@ def test_streams_need_auth_and_map_to_channels(venue: Venue, alice: Caller, bob:
     tickers = venue.open_stream("/tickers/ws", {})
     assert isinstance(tickers, Subscription) and tickers.frame({"a": 1}) == '[{"a":1}]'
     assert isinstance(venue.open_stream("/nope", {}), ApiResponse)
+
+
+# ---------------------------------------------------------------------- pure helpers
+
+
+@given(st.lists(st.integers(), max_size=60), st.integers(1, 25))
+def test_pages_partition_the_items_and_describe_themselves(items: list[int], limit: int) -> None:
+    pages, page = [], 0
+    while True:
+        chunk, meta = paginate(items, page, limit)
+        assert (meta["page"], meta["limit"], meta["cursor_size"]) == (page, limit, len(chunk))
+        pages.append(chunk)
+        if not meta["has_next_page"]:
+            assert meta["next_page"] is None
+            break
+        assert meta["next_page"] == page + 1 and len(chunk) == limit
+        page += 1
+    assert [x for chunk in pages for x in chunk] == items
+    assert meta["total_pages"] == (len(items) + limit - 1) // limit
+
+
+@given(st.binary(min_size=32, max_size=32), st.sampled_from(["", "0x", "0X"]), st.booleans())
+def test_account_keys_canonicalize_to_64_lowercase_hex(
+    raw: bytes, prefix: str, upper: bool
+) -> None:
+    text = raw.hex().upper() if upper else raw.hex()
+    assert canonical_user(prefix + text) == raw.hex()
+
+
+@given(st.text(max_size=70))
+def test_anything_else_is_not_an_account_key(text: str) -> None:
+    stripped = text.strip()
+    body = stripped[2:] if stripped[:2] in ("0x", "0X") else stripped
+    is_key = len(body) == 64 and all(c in "0123456789abcdefABCDEF" for c in body)
+    assert (canonical_user(text) is not None) == is_key
