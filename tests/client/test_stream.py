@@ -53,11 +53,13 @@ def test_backoff_doubles_from_half_a_second_to_a_30s_cap() -> None:
 
 
 def test_frames_pass_through_and_control_frames_are_skipped() -> None:
-    """Data arrives in order after `connected`; heartbeats never reach the consumer."""
+    """Data arrives in order after `connected`; heartbeats never reach the consumer; stopping
+    closes the connection."""
     vt = VirtualTime()
-    stream, _ = make(vt, [['{"a":1}', '{"type":"pong"}', '{"a":2}', HANG]])
+    stream, dial = make(vt, [['{"a":1}', '{"type":"pong"}', '{"a":2}', HANG]], stale_after=5.0)
     items = vt.run(collect(stream.__aiter__(), 3))
     assert states(items) == ["connected", "data:{'a': 1}", "data:{'a': 2}"]
+    assert dial.connections[0].closed  # the consumer stopping closes the connection at once
 
 
 def test_drop_reconnects_with_backoff_and_reports_every_step() -> None:

@@ -207,8 +207,9 @@ class ResilientStream:
                     refresh_auth = False
                     connected_at = self.clock()
                     yield self.status("connected", failures)
-                    async for frame in self._frames(conn):
-                        yield frame
+                    async with contextlib.aclosing(self._frames(conn)) as frames:
+                        async for frame in frames:
+                            yield frame
             except _Wake as wake:
                 reason = wake.reason
             except Exception as exc:
@@ -234,7 +235,7 @@ class ResilientStream:
             yield self.status("reconnecting", failures, delay=delay, reason=reason)
             await self.sleep(delay)
 
-    async def _frames(self, conn: Connection) -> AsyncIterator[Frame]:
+    async def _frames(self, conn: Connection) -> AsyncGenerator[Frame, None]:
         """Data frames of one connection until it closes, goes stale or a reconnect is asked."""
         loop = asyncio.get_running_loop()
         wake: asyncio.Future[str] = loop.create_future()
