@@ -126,6 +126,7 @@ class NdjsonSink:
         self.seq = 0
 
     def update(self, renderable: Any, *, refresh: bool = False) -> None:
+        """Write the current state as the next envelope."""
         self.seq += 1
         line = stream_lines.envelope(self.stream, self.seq, datetime.now(UTC), renderable)
         sys.stdout.write(line + "\n")
@@ -196,6 +197,7 @@ class Watch:
         self.tasks: list[asyncio.Task[None]] = []
 
     def start(self, coro: Awaitable[None]) -> None:
+        """Run `coro` as part of the view; its failure ends the view with that error."""
         self.tasks.append(asyncio.ensure_future(coro))
 
     async def run(self) -> None:
@@ -219,6 +221,7 @@ class Watch:
 def _stream(
     client: TplusClient, name: str, path: str, *, auth: bool, stale: float | None
 ) -> ResilientStream:
+    """A stream that retries forever (a view reports outages, it does not give up)."""
     return ResilientStream(
         name, client.dialer(path, auth=auth), backoff=Backoff(), stale_after=stale
     )
@@ -246,9 +249,11 @@ class Refresher:
         self.wanted.set()
 
     def poke(self, _data: Any = None) -> None:
+        """Ask for a re-read (coalesced with any already pending)."""
         self.wanted.set()
 
     async def run(self) -> None:
+        """Re-read whenever poked; a failed read waits for the next poke (streams report outages)."""
         while True:
             await self.wanted.wait()
             self.wanted.clear()
@@ -256,9 +261,7 @@ class Refresher:
                 await self.fetch()
 
 
-async def _own_orders_feeds(
-    client: TplusClient, watch: Watch, refresher: Refresher, label: str
-) -> None:
+def _own_orders_feeds(client: TplusClient, watch: Watch, refresher: Refresher, label: str) -> None:
     """Re-read our open orders whenever an order event or a fill arrives, and after every
     (re)connect of those streams: events missed while disconnected are covered by the re-read."""
     pk = client.public_key
@@ -378,7 +381,7 @@ async def _run_book_view(
         watch.start(book())
         watch.start(ticker())
         if signing:
-            await _own_orders_feeds(client, watch, Refresher(mine), state.symbol)
+            _own_orders_feeds(client, watch, Refresher(mine), state.symbol)
         watch.start(driver.run())
         with contextlib.ExitStack() as terminal:
             if tty:
@@ -440,7 +443,7 @@ async def watch_orders(rt: Runtime, symbol: str | None) -> None:
         with live_cm as live:
             driver: LiveDriver[Any] = LiveDriver(live, render, max_fps=MAX_FPS)
             refresher = Refresher(fetch)
-            await _own_orders_feeds(client, watch, refresher, symbol or "all")
+            _own_orders_feeds(client, watch, refresher, symbol or "all")
             watch.start(driver.run())
 
             def on_key(ch: str) -> None:
