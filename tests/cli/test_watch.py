@@ -131,6 +131,8 @@ def test_book_watch_piped_writes_ndjson_snapshots_with_own_orders() -> None:
     try:
         first = watch.next_json()
         assert first["stream"] == "book" and first["data"]["symbol"] == "BTC"
+        assert first["data"]["connection"] == "live"  # nothing is written before the first sync
+        assert isinstance(first["data"]["sequence"], int)
         placed = run_tplus(
             "order", "place", "BTC", "sell", "0.02", "--price", "77777", "-o", "json"
         )

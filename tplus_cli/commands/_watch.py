@@ -126,7 +126,9 @@ class NdjsonSink:
         self.seq = 0
 
     def update(self, renderable: Any, *, refresh: bool = False) -> None:
-        """Write the current state as the next envelope."""
+        """Write the current state as the next envelope (None: nothing to show yet)."""
+        if renderable is None:
+            return
         self.seq += 1
         line = stream_lines.envelope(self.stream, self.seq, datetime.now(UTC), renderable)
         sys.stdout.write(line + "\n")
@@ -328,6 +330,8 @@ async def _run_book_view(
         live_cm = contextlib.nullcontext(NdjsonSink("book"))
 
         def render() -> Any:
+            if state.book is None:
+                return None  # no empty "book" line before the first snapshot lands
             return book_snapshot_json(state.view(keys_hint=False))
 
         def max_depth() -> int:
@@ -442,6 +446,7 @@ async def watch_orders(rt: Runtime, symbol: str | None) -> None:
 
         with live_cm as live:
             driver: LiveDriver[Any] = LiveDriver(live, render, max_fps=MAX_FPS)
+            driver.throttle.dirty = False  # first draw once the first read is in
             refresher = Refresher(fetch)
             _own_orders_feeds(client, watch, refresher, symbol or "all")
             watch.start(driver.run())
