@@ -152,6 +152,16 @@ def test_table_output_is_one_readable_line(tplus: Tplus) -> None:
     assert re.match(r"^seq \d+  bid .* \| ask .*levels\)$", res.stdout.strip())
 
 
+def test_fields_select_keys_of_the_data(tplus: Tplus) -> None:
+    """--fields keeps only the named keys of each item (NDJSON and lines alike)."""
+    res = tplus("stream book BTC --count 1 --depth 1 --fields sequence,asks -o ndjson")
+    assert res.exit_code == 0, res.stderr
+    [doc] = envelopes(res.stdout)
+    assert list(doc["data"]) == ["sequence", "asks"]
+    line = tplus("stream book BTC --count 1 --depth 1 --fields sequence -o table")
+    assert re.fullmatch(r"sequence=\d+\n", line.stdout)
+
+
 def test_for_duration_ends_with_exit_zero(tplus: Tplus) -> None:
     """`--for 300ms` stops a quiet stream cleanly: exit 0, only envelopes on stdout."""
     res = tplus("stream orders --for 300ms -o ndjson")

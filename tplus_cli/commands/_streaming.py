@@ -29,6 +29,7 @@ from tplus_cli.client.stream import (
 )
 from tplus_cli.errors import UsageError
 from tplus_cli.render import stream_lines
+from tplus_cli.render.jsonout import parse_fields
 from tplus_cli.render.stream_lines import LineFn
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ class StreamOutput:
         status_events: bool,
         line: LineFn,
         notice: Callable[[str], None],
+        fields: list[str] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.name = name
@@ -84,13 +86,20 @@ class StreamOutput:
         self.status_events = status_events
         self.line = line
         self.notice = notice
+        self.fields = fields
         self.now = now
         self.seq = 0
         self.status_seq = 0
 
     def data(self, payload: Any) -> None:
-        """Emit one data item, flushed at once."""
+        """Emit one data item, flushed at once (only the --fields keys of an object, if given)."""
         self.seq += 1
+        if self.fields is not None and isinstance(payload, dict):
+            payload = {name: payload.get(name) for name in self.fields}
+            if not self.ndjson:
+                shown = "  ".join(f"{k}={stream_lines.compact(v)}" for k, v in payload.items())
+                _write(shown)
+                return
         if self.ndjson:
             _write(stream_lines.envelope(self.name, self.seq, self.now(), payload))
         else:
@@ -242,6 +251,7 @@ async def follow(rt: Runtime, req: StreamRequest, opts: FollowOptions) -> None:
             status_events=opts.status_events,
             line=stream_lines.compact,
             notice=rt.notice,
+            fields=parse_fields(rt.options.fields),
         )
         asset: str | None = None
         if req.symbol is not None:
