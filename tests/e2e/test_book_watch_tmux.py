@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -113,3 +114,28 @@ def test_watch_shows_an_order_placed_from_another_process_and_q_quits(
     assert exit_file.read_text().strip() == "EXIT=0"
     modes = stty_file.read_text().split()
     assert "icanon" in modes and "echo" in modes  # cbreak undone
+
+
+def test_sigterm_stops_the_view_and_restores_the_terminal(tmux: Tmux, tmp_path: Path) -> None:
+    """A termination signal ends the live view cleanly: exit 130, terminal back to normal."""
+    exit_file, stty_file = tmp_path / "exit", tmp_path / "stty"
+    wanted = ("TPLUS_", "PYTHON", "NO_COLOR", "PATH", "HOME", "LANG", "LC_")
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sub_env().items() if k.startswith(wanted))
+    command = (
+        f"cd {shlex.quote(str(REPO))} && env {env} {shlex.quote(sys.executable)} -m tplus_cli.app "
+        f"book ETH --watch; code=$?; stty -a > {shlex.quote(str(stty_file))}; "
+        f"echo EXIT=$code > {shlex.quote(str(exit_file))}; sleep 60"
+    )
+    tmux("new-session", "-d", "-s", "watch", "-x", "120", "-y", "30", command)
+    tmux.wait_for(lambda s: "[live]" in s, "the view to go live")
+    shell = int(tmux("display-message", "-p", "-t", "watch", "#{pane_pid}").strip())
+    children = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+    [view_pid] = [int(pid) for pid in children]
+    os.kill(view_pid, signal.SIGTERM)
+    deadline = time.monotonic() + TIMEOUT
+    while not (exit_file.exists() and exit_file.read_text().strip()):
+        assert time.monotonic() < deadline, f"view did not stop; screen:\n{tmux.screen()}"
+        time.sleep(POLL_S)
+    assert exit_file.read_text().strip() == "EXIT=130"
+    modes = stty_file.read_text().split()
+    assert "icanon" in modes and "echo" in modes

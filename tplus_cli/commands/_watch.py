@@ -24,7 +24,7 @@ from tplus_cli.client.book_feed import BookUpdate, book_feed, fetch_snapshot
 from tplus_cli.client.errors import ClientError
 from tplus_cli.client.stream import Backoff, ResilientStream, StreamStatus, retry_setup
 from tplus_cli.commands._streaming import symbol_map
-from tplus_cli.errors import AuthError
+from tplus_cli.errors import AuthError, Interrupted
 from tplus_cli.render import console, stream_lines
 from tplus_cli.render.book_view import (
     MAX_DEPTH,
@@ -163,16 +163,27 @@ def key_reader(on_key: Callable[[str], None]) -> Iterator[bool]:
 
 
 @contextlib.contextmanager
-def on_resize(callback: Callable[[], None]) -> Iterator[None]:
-    """Call `callback` when the terminal is resized (SIGWINCH), so the view redraws to fit."""
+def terminal_session(
+    watch: Watch, on_key: Callable[[str], None], on_resize: Callable[[], None]
+) -> Iterator[None]:
+    """Keys in cbreak mode, a redraw on resize (SIGWINCH), and a clean stop on SIGTERM/SIGHUP:
+    whatever ends the view, the terminal is restored."""
     import signal
 
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGWINCH, callback)
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGWINCH)
+    handlers = {
+        signal.SIGWINCH: on_resize,
+        signal.SIGTERM: watch.terminate,
+        signal.SIGHUP: watch.terminate,
+    }
+    with key_reader(on_key):
+        for sig, callback in handlers.items():
+            loop.add_signal_handler(sig, callback)
+        try:
+            yield
+        finally:
+            for sig in handlers:
+                loop.remove_signal_handler(sig)
 
 
 def track_size(term: Any) -> int:
@@ -197,6 +208,12 @@ class Watch:
     def __init__(self) -> None:
         self.quit = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
+        self.terminated = False
+
+    def terminate(self) -> None:
+        """Stop because of a termination signal (the view still cleans up, then exits 130)."""
+        self.terminated = True
+        self.quit.set()
 
     def start(self, coro: Awaitable[None]) -> None:
         """Run `coro` as part of the view; its failure ends the view with that error."""
@@ -218,6 +235,8 @@ class Watch:
             for task in [quitter, *self.tasks]:
                 with contextlib.suppress(BaseException):
                     await task
+        if self.terminated:
+            raise Interrupted("terminated by a signal")
 
 
 def _stream(
@@ -387,10 +406,7 @@ async def _run_book_view(
         if signing:
             _own_orders_feeds(client, watch, Refresher(mine), state.symbol)
         watch.start(driver.run())
-        with contextlib.ExitStack() as terminal:
-            if tty:
-                terminal.enter_context(key_reader(on_key))
-                terminal.enter_context(on_resize(driver.changed))
+        with terminal_session(watch, on_key, driver.changed) if tty else contextlib.nullcontext():
             await watch.run()
 
 
@@ -455,8 +471,7 @@ async def watch_orders(rt: Runtime, symbol: str | None) -> None:
                 if ch in "qQ":
                     watch.quit.set()
 
-            with contextlib.ExitStack() as terminal:
-                if tty:
-                    terminal.enter_context(key_reader(on_key))
-                    terminal.enter_context(on_resize(driver.changed))
+            with (
+                terminal_session(watch, on_key, driver.changed) if tty else contextlib.nullcontext()
+            ):
                 await watch.run()
