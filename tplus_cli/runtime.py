@@ -344,7 +344,7 @@ class Runtime:
             return
         out = console.make_console()
         if many:
-            out.print(tables.build_table(rows, specs, title=title))
+            tables.print_wide(out, tables.build_table(rows, specs, title=title))
         else:
             out.print(tables.build_record(rows[0], specs, title=title))
 

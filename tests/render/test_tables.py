@@ -64,3 +64,21 @@ def test_make_console_honours_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     assert out.no_color and not out._markup
     out.print("[bold]data[/bold]")
     assert buf.getvalue() == "[bold]data[/bold]\n"
+
+
+def test_ids_and_numbers_never_fold_on_a_narrow_terminal() -> None:
+    """On a narrow terminal an order id and a price stay whole on one line (the table widens)."""
+    from rich.console import Console
+
+    row = {
+        "order_id": "XD+l62nKS1mlpNbfacNFVw==",
+        "note": "a long free text note",
+        "price": "64000.25",
+    }
+    buf = io.StringIO()
+    out = Console(file=buf, width=30, no_color=True, color_system=None)
+    tables.print_wide(out, tables.build_table([row], tables.as_columns(list(row))))
+    text = buf.getvalue()
+    assert "XD+l62nKS1mlpNbfacNFVw==" in text
+    assert "64000.25" in text
+    assert out.width == 30
