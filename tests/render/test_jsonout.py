@@ -94,3 +94,14 @@ def test_single_object_is_one_row() -> None:
     assert not jsonout.is_collection({"a": 1})
     assert jsonout.is_collection([{"a": 1}])
     assert len(jsonout.to_rows(Fill(Decimal(1), Decimal(1), Side.BUY))) == 1
+
+
+def test_pretty_json_keeps_number_lists_inline_and_round_trips() -> None:
+    """A signature (list of ints) stays on one line; the text parses back to the same data."""
+    import json as _json
+
+    data = {"body": {"signature": [1, 2, 255], "ids": ["a", "b"], "empty": [], "obj": {}}}
+    text = jsonout.dumps_json(data)
+    assert '"signature": [1, 2, 255]' in text
+    assert _json.loads(text) == data
+    assert jsonout.dumps_json([]) == "[]"

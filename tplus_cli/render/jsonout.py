@@ -104,8 +104,27 @@ def select_fields(rows: list[Row], fields: Sequence[str], known: Iterable[str] =
 
 
 def dumps_json(data: object) -> str:
-    """Pretty JSON text for any result (Decimals as strings); `[]` for an empty list."""
-    return json.dumps(to_jsonable(data), indent=2, ensure_ascii=False)
+    """Pretty JSON text for any result (Decimals as strings); `[]` for an empty list.
+
+    Lists of plain numbers (signatures, public-key bytes) stay on one line.
+    """
+    return _pretty(to_jsonable(data), 0)
+
+
+def _pretty(value: object, level: int) -> str:
+    pad, inner = "  " * level, "  " * (level + 1)
+    if isinstance(value, dict) and value:
+        items = (f"{inner}{_scalar(k)}: {_pretty(v, level + 1)}" for k, v in value.items())
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and value:
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+            return "[" + ", ".join(_scalar(v) for v in value) + "]"
+        return "[\n" + ",\n".join(inner + _pretty(v, level + 1) for v in value) + "\n" + pad + "]"
+    return _scalar(value)
+
+
+def _scalar(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def iter_ndjson(rows: Iterable[object]) -> Iterator[str]:
