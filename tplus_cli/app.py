@@ -281,9 +281,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             return int(ExitCode.USAGE)
         return _report(_usage_error(exc), wants_json())
     except BrokenPipeError:
-        # The reader went away (`tplus ... | head`): stop quietly.
+        # The reader went away (`tplus stream ... | head`): its choice, like --count; stop
+        # quietly and point stdout at devnull so the interpreter's final flush cannot fail.
         sys.stdout = open(os.devnull, "w")
-        return int(ExitCode.ERROR)
+        return int(ExitCode.OK)
     except Exception as exc:
         from tplus_cli.runtime import translate
 

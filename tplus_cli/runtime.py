@@ -47,7 +47,7 @@ import sys
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from tplus_cli.config import envvars, paths
 from tplus_cli.config.profiles import EMBEDDED, ProfileStore
@@ -287,6 +287,8 @@ class Runtime:
             return asyncio.run(coro)
         except KeyboardInterrupt:
             raise Interrupted("interrupted") from None
+        except BrokenPipeError:
+            reader_gone()
         except Exception as exc:
             mapped = translate(exc)
             if mapped is None:
@@ -378,8 +380,23 @@ def json_errors_for(chosen_output: str) -> bool:
 
 
 def _write(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        reader_gone()
+
+
+def reader_gone() -> NoReturn:
+    """The reader of stdout went away (`tplus stream … | head`): its choice, so exit 0.
+
+    Caught here because Click turns a broken pipe into exit 1 before our boundary sees it.
+    stdout is pointed at devnull so the interpreter's final flush cannot fail again.
+    """
+    import typer
+
+    sys.stdout = open(os.devnull, "w")  # lives until the process exits
+    raise typer.Exit(0)
 
 
 def _rejected(code: str | None, message: str) -> str:
@@ -420,4 +437,8 @@ def translate(exc: BaseException) -> TplusError | None:
     if type(exc) is errors.ClientError and exc.status is not None and 400 <= exc.status < 500:
         # A 4xx that no §7.2 rule names (e.g. INSUFFICIENT_BALANCE): the venue said no.
         return RejectedError(_rejected(code, message), code=code or "REJECTED", details=details)
-    return UnavailableError(message, code=code or "UNAVAILABLE", details=details)
+    if code == "STREAM_GAVE_UP":
+        hint = "is the venue up? check `tplus profile show`; omit --max-retries to retry forever"
+    else:
+        hint = "check the endpoint (`tplus profile show --sources`) and retry"
+    return UnavailableError(message, code=code or "UNAVAILABLE", hint=hint, details=details)
