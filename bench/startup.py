@@ -1,10 +1,15 @@
 """Startup latency of the tplus command line (median wall time of fresh processes).
 
-Usage: .venv/bin/python bench/startup.py [--runs N]
+Usage: .venv/bin/python bench/startup.py [--runs N] [--lived-in HOURS]
 
 Every figure is a whole process (`tplus ...` as a user or a TAB completion runs it), in a
 throwaway config/data dir. Targets: --version and completion <= 150 ms, --help <= 300 ms,
 embedded order placement <= 300 ms. Figures are printed, never asserted (tests don't time).
+
+`--lived-in HOURS` first runs the embedded venue's simulator over HOURS of venue time ending
+now (a stepped clock, ticking every 250 ms as a live venue does), so placement is also
+measured on a store that has been in use, with its snapshots, journal and events, not only
+on a fresh one.
 """
 
 from __future__ import annotations
@@ -51,14 +56,53 @@ def _time(cmd: list[str], env: dict[str, str], runs: int) -> tuple[float | None,
     return statistics.median(samples), ""
 
 
+def prepare_lived_in(data_dir: Path, hours: float) -> str:
+    """Simulate `hours` of venue activity ending now into the embedded store; a summary line."""
+    from tplus_cli.venue.clock import StepClock
+    from tplus_cli.venue.embedded import store_path
+    from tplus_cli.venue.handlers import TICK_EVERY_NS, Venue
+    from tplus_cli.venue.store import Store
+
+    ticks = int(hours * 3600e9) // TICK_EVERY_NS
+    clock = StepClock(time.time_ns() - ticks * TICK_EVERY_NS)
+    path = store_path(data_dir)
+    started = time.perf_counter()
+    with Store(path) as store:
+        venue = Venue(store, clock, simulate=True)
+        for _ in range(ticks):
+            clock.advance(TICK_EVERY_NS)
+            venue.tick()
+        counts = store.counts()
+    size = sum(f.stat().st_size for f in path.parent.glob(path.name + "*")) / 1e6
+    return (
+        f"lived-in store: {hours:g} h of simulated activity in {time.perf_counter() - started:.0f} s;"
+        f" {venue.replica.seq:,} commands, rows {counts}, {size:.1f} MB on disk"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--lived-in", type=float, default=0.0, metavar="HOURS", help="simulate HOURS first"
+    )
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="honour PYTHONDONTWRITEBYTECODE (every run compiles from source)",
+    )
     args = parser.parse_args()
     tplus = _tplus()
     with tempfile.TemporaryDirectory() as tmp:
+        if args.lived_in > 0:
+            print(prepare_lived_in(Path(tmp) / "data", args.lived_in))
         env = {k: v for k, v in os.environ.items() if not k.startswith("TPLUS_")}
         env.update(TPLUS_CONFIG_DIR=f"{tmp}/config", TPLUS_DATA_DIR=f"{tmp}/data", NO_COLOR="1")
+        if not args.no_bytecode:
+            # As installed: pip writes .pyc files at install time. A dev shell exporting
+            # PYTHONDONTWRITEBYTECODE would otherwise recompile every module on every run.
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = f"{tmp}/pycache"
         complete = {
             **env,
             "_TPLUS_COMPLETE": "complete_bash",
@@ -89,7 +133,9 @@ def main() -> None:
             f"machine: {platform.machine()}, {os.cpu_count()} cpu, {platform.system()} {platform.release()}"
         )
         print(
-            f"python {platform.python_version()}; {args.runs} runs each, median after one warm-up\n"
+            f"python {platform.python_version()}; {args.runs} runs each, median after one warm-up;"
+            f" bytecode {'not cached' if args.no_bytecode else 'cached'};"
+            f" load average {os.getloadavg()[0]:.2f} at start\n"
         )
         print(f"{'command':48} {'median ms':>10} {'target':>8}")
         for label, cmd, case_env in cases:
@@ -100,6 +146,7 @@ def main() -> None:
             else:
                 flag = "" if ms <= target else "   OVER TARGET"
                 print(f"{label:48} {ms:>10.0f} {target:>8}{flag}")
+        print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
 
 
 if __name__ == "__main__":
