@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from tplus_cli.client import ws
-from tplus_cli.client.reads import Reader
+from tplus_cli.client.reads_user import UserReader
 from tplus_cli.client.wire import (
     AccountEvent,
     BookSnapshot,
@@ -25,9 +25,10 @@ from tplus_cli.client.wire import (
     parse_trade,
     parse_user_trade,
 )
+from tplus_cli.client.wire_user import PositionUpdate, parse_position_update
 
 
-class Feeds(Reader):
+class Feeds(UserReader):
     """WebSocket streams: raw frames, typed helpers and the dialer seam for client/stream.py."""
 
     # --- streams ------------------------------------------------------------------------
@@ -122,3 +123,9 @@ class Feeds(Reader):
         path = f"/account/events/{self._pk()}"
         async for e in ws.parsed(self.stream(path, auth=True), parse_account_event):
             yield e
+
+    async def stream_positions(self) -> AsyncIterator[PositionUpdate]:
+        """Complete snapshots of our positions, one per change (`/positions/ws/{pk}`)."""
+        path = f"/positions/ws/{self._pk()}"
+        async for update in ws.parsed(self.stream(path, auth=True), parse_position_update):
+            yield update

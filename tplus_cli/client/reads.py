@@ -162,7 +162,7 @@ class Reader(ClientBase):
                     if len(batch) < 1000:
                         break
         except NotFound as exc:
-            if exc.code is None and asset is None:
+            if exc.code is None and (asset is None or not _legacy_no_orders(exc)):
                 raise
             return []
         orders = await self._orders_from(rows)
@@ -233,3 +233,9 @@ class Reader(ClientBase):
         sub = build.check_sub_account(sub_account)
         payload = await self._read(f"/positions/close-all/{self._pk()}/{sub}", auth="R")
         return parse_close_all(payload)
+
+
+def _legacy_no_orders(exc: NotFound) -> bool:
+    """The legacy OMS's `404` + JSON body `[]` on a per-book listing: no orders (spec §7.3)."""
+    body = exc.message.removeprefix(f"HTTP {exc.status}:").strip()
+    return exc.status == 404 and body == "[]"
