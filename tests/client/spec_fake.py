@@ -31,6 +31,12 @@ TOKEN = "tok-golden-0001"
 EXPIRY_NS = 4102444800000000000
 T0 = 1750000000000000000
 BASE = "http://oms.test"
+MDS: dict[str, Any] = VECTORS["mds_reads"]
+MULTISIG_DEFAULT = {
+    "master_weight": 1,
+    "signers": [],
+    "thresholds": {"low": 1, "medium": 1, "high": 1},
+}
 
 Hook = Callable[[httpx.Request], None]
 
@@ -115,7 +121,14 @@ class SpecFake:
             return httpx.Response(200, json=market)
         if method == "GET" and path == "/markets":
             return httpx.Response(200, json=self._markets_page(request))
-        if method == "GET" and parts[0] in ("marketdepth", "ticker", "tickers", "klines", "trades"):
+        if method == "GET" and parts[0] in (
+            "marketdepth",
+            "ticker",
+            "tickers",
+            "klines",
+            "trades",
+            "openinterest",
+        ):
             return self._market_data(parts)
         if not self._authed(request):
             return envelope(401, "UNAUTHORIZED", "missing or stale token")
@@ -153,6 +166,7 @@ class SpecFake:
             "tickers": [EXAMPLES["ticker"]],
             "klines": {"items": [EXAMPLES["timebar"]], "has_next_page": False, "next_page": None},
             "trades": [EXAMPLES["trade"]],
+            "openinterest": {"asset_id": parts[-1], **EXAMPLES["ticker"]["open_interest"]},
         }[kind]
         return httpx.Response(200, json=payload)
 
@@ -196,6 +210,15 @@ class SpecFake:
         }
         if method == "GET" and parts[0] in canned:
             return httpx.Response(200, json=canned[parts[0]])
+        if method == "GET" and parts[:2] == ["positions", "user"] and parts[3:4] == ["basis"]:
+            return httpx.Response(200, json=MDS["get_user_position_basis"]["client_return_value"])
+        if method == "GET" and parts[0] == "sub-accounts":
+            return httpx.Response(200, json=MDS["get_sub_account_names"]["client_return_value"])
+        if method == "GET" and parts[:2] == ["multisig", "config"]:
+            return httpx.Response(200, json=MULTISIG_DEFAULT)
+        if method == "GET" and parts[0] == "positions" and len(parts) == 3:
+            rows = [EXAMPLES["position"]] if EXAMPLES["position"]["asset_id"] == parts[2] else []
+            return httpx.Response(200, json=rows)
         if method == "GET" and parts[:2] == ["positions", "close-all"]:
             return httpx.Response(200, json=EXAMPLES["close_all"])
         if method == "GET" and parts[0] == "positions":

@@ -30,6 +30,8 @@ READS: dict[str, tuple[Call, bool]] = {
     "get_user_solvency": (lambda c: c.solvency(), True),
     "get_user_margin_info": (lambda c: c.margin(1), True),
     "get_close_all_positions_preview": (lambda c: c.close_all_preview(1), True),
+    "get_user_position_for_asset": (lambda c: c.asset_positions("200", sub_account=1), True),
+    "get_multisig_config": (lambda c: c.multisig_config(), True),
 }
 MDS_READS: dict[str, tuple[Call, bool]] = {
     "get_orderbook_snapshot": (lambda c: c.orderbook("200"), False),
@@ -49,6 +51,17 @@ MDS_READS: dict[str, tuple[Call, bool]] = {
         ),
         True,
     ),
+    "get_open_interest": (lambda c: c.open_interest("200"), False),
+    "get_user_orders_mds": (lambda c: c.mds_order_history(limit=20), True),
+    "get_user_position_basis": (lambda c: c.position_basis(sub_account=1), True),
+    "get_sub_account_names": (lambda c: c.sub_account_names(), True),
+}
+# The MDS answers `/orders/user/{pk}` with history rows; the spec fake, like the local
+# venue, routes that colliding path to the OMS (spec §11.10), so the MDS body is canned.
+MDS_CANNED: dict[str, dict[str, Any]] = {
+    "get_user_orders_mds": {
+        f"/orders/user/{PK}": VECTORS["mds_reads"]["get_user_orders_mds"]["client_return_value"]
+    },
 }
 
 
@@ -81,6 +94,7 @@ async def test_read_matches_vector(name: str) -> None:
     entry = VECTORS["reads"].get(name) or VECTORS["mds_reads"][name]
     call, keyed = READS.get(name) or MDS_READS[name]
     fake = fake_with_market_at(entry.get("normalized_asset_id", "200"))
+    fake.canned.update(MDS_CANNED.get(name, {}))
     async with TplusClient(
         BASE, seed=SEED if keyed else None, transport=fake.transport(), clock_ns=lambda: T0
     ) as c:

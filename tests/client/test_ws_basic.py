@@ -80,6 +80,7 @@ STREAMS: dict[str, tuple[Helper, bool]] = {
     "stream_user_trade_events": (lambda c: c.stream_user_trades(), True),
     "stream_user_finalized_trades": (lambda c: c.stream_user_trades(finalized=True), True),
     "stream_user_events": (lambda c: c.stream_account_events(), True),
+    "stream_user_positions": (lambda c: c.stream_positions(), True),
     "stream_finalized_trades_anonymous": (lambda c: c.stream_trades(), False),
     "stream_depth_anonymous": (lambda c: c.stream_depth("200"), False),
     "stream_klines_anonymous": (lambda c: c.stream_klines("200"), False),
