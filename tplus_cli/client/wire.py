@@ -446,8 +446,9 @@ class OrderEvent:
 
 
 def _variant(obj: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
-    if "type" in obj and isinstance(obj["type"], str):
-        return obj["type"], obj
+    for tag in ("type", "event_type"):  # legacy internal tagging; tpluspy accepts both keys
+        if isinstance(obj.get(tag), str):
+            return obj[tag], obj
     if len(obj) == 1:
         name, data = next(iter(obj.items()))
         if isinstance(data, Mapping):
@@ -456,7 +457,7 @@ def _variant(obj: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
 
 
 def parse_order_event(obj: Mapping[str, Any]) -> OrderEvent:
-    """Parse an order event (external tagging, or the legacy internal `type` form)."""
+    """Parse an order event (external tagging, or the legacy internal `type`/`event_type` form)."""
     name, data = _variant(obj)
     kind = name.replace("_", "").upper()
     order = data.get("user_order")
