@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,8 @@ from tplus_cli.client import TplusClient
 from tplus_cli.client.errors import NotFound, ServerError
 from tplus_cli.client.wire import parse_position
 from tplus_cli.client.wire_user import DEFAULT_MULTISIG, MultisigConfig, parse_historical_order
+from tplus_cli.venue.clock import StepClock
+from tplus_cli.venue.embedded import open_embedded
 
 pytestmark = pytest.mark.anyio
 
@@ -220,3 +223,13 @@ def test_parsers_refuse_missing_keys() -> None:
     del row["account_index"]
     with pytest.raises(ValueError, match="account_index"):
         parse_historical_order(row)
+
+
+async def test_the_local_venue_serves_the_oms_extras(tmp_path: Path) -> None:
+    """The embedded venue answers positions per asset, multisig config and open interest."""
+    with open_embedded(tmp_path / "data", clock=StepClock(T0), simulate=False) as venue:
+        async with TplusClient("http://venue", seed=SEED, transport=venue.transport()) as c:
+            assert await c.asset_positions("BTC", sub_account=1) == []  # a new user has none
+            assert await c.multisig_config() == DEFAULT_MULTISIG
+            oi = await c.open_interest("BTC")
+    assert (oi.asset_id, oi.long, oi.short, oi.timestamp_ns) == ("2", 0, 0, T0)
