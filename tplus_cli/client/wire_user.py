@@ -142,10 +142,10 @@ def parse_sub_account_names(obj: Any) -> list[SubAccountName]:
 
 @dataclass(frozen=True, slots=True)
 class MultisigConfig:
-    """Signer weights and thresholds; `signers` kept raw (their key forms vary, spec §2.6)."""
+    """Signer weights and thresholds; `signers` kept as sent (their key forms vary, spec §2.6)."""
 
     master_weight: int = 1
-    signers: tuple[Mapping[str, Any], ...] = ()
+    signers: tuple[Any, ...] = ()
     low: int = 1
     medium: int = 1
     high: int = 1
@@ -163,7 +163,7 @@ def parse_multisig_config(obj: Mapping[str, Any]) -> MultisigConfig:
         raise WireError(f"{w}: signers must be a list and thresholds an object")
     return MultisigConfig(
         master_weight=integer(require(obj, "master_weight", w), "master_weight"),
-        signers=tuple(dict(s) if isinstance(s, Mapping) else {"key": s} for s in signers),
+        signers=tuple(signers),
         low=integer(require(thresholds, "low", w), "low"),
         medium=integer(require(thresholds, "medium", w), "medium"),
         high=integer(require(thresholds, "high", w), "high"),
