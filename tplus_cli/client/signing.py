@@ -46,16 +46,38 @@ def strip_ws(s: str) -> str:
     return s.translate(_STRIP)
 
 
+def _has_float(obj: object) -> bool:
+    """Whether a float hides anywhere in `obj` (the same walk as `_reject_floats`, no paths)."""
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str | int) or item is None:
+            continue
+        if isinstance(item, float):
+            return True
+        if isinstance(item, dict | Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
 def _reject_floats(obj: object, path: str) -> None:
     """Raise if a float hides anywhere in `obj`: signed numbers are always integers."""
+    if _has_float(obj):
+        _reject_floats_at(obj, path)
+
+
+def _reject_floats_at(obj: object, path: str) -> None:
+    """The slow walk that names the path of the first float (only run when there is one)."""
     if isinstance(obj, float):
         raise SigningError(f"{path}: floats are never signed, use an integer")
     if isinstance(obj, Mapping):
         for key, value in obj.items():
-            _reject_floats(value, f"{path}.{key}")
+            _reject_floats_at(value, f"{path}.{key}")
     elif isinstance(obj, list | tuple):
         for i, value in enumerate(obj):
-            _reject_floats(value, f"{path}[{i}]")
+            _reject_floats_at(value, f"{path}[{i}]")
 
 
 def canonical_json(obj: object, *, ensure_ascii: bool = False) -> str:
@@ -105,7 +127,7 @@ def sign(seed: bytes, message: bytes) -> list[int]:
 
 def verify(public_key_hex: str, message: bytes, signature: Sequence[int]) -> bool:
     """True iff `signature` (64 ints) is a valid Ed25519 signature of `message` by the key."""
-    if len(signature) != 64 or not all(type(b) is int and 0 <= b <= 255 for b in signature):
+    if len(signature) != 64 or not _are_bytes(signature):
         return False
     if _HEX64.fullmatch(public_key_hex) is None:
         return False
@@ -231,8 +253,22 @@ def _kind(value: object) -> str:
     )
 
 
+def _are_bytes(values: Sequence[object]) -> bool:
+    """Whether every item is an int (never a bool) in 0..255; one C-level pass, no per-item
+    Python frame (signatures are checked on every signed request)."""
+    if not set(map(type, values)) <= {int}:
+        return False
+    try:
+        bytes(values)  # type: ignore[arg-type]
+    except ValueError:
+        return False
+    return True
+
+
 def _byte_list(value: object, path: str, lengths: Sequence[int]) -> list[int]:
     """A list of byte values (0..255) with one of the allowed lengths."""
+    if isinstance(value, list | tuple) and len(value) in lengths and _are_bytes(value):
+        return list(value)
     if not isinstance(value, list | tuple):
         raise SigningError(f"{path}: expected a list of byte values, got {_kind(value)}")
     if len(value) not in lengths:
