@@ -8,9 +8,10 @@ transport both call `handle`; the WebSocket side calls `open_stream`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from tplus_cli.venue import reads, writes
@@ -143,6 +144,29 @@ class Venue:
                 500, "INTERNAL_ERROR", "internal venue error", retryable=True
             ).response()
 
+    def handle_group(self, reqs: Sequence[ApiRequest]) -> list[ApiResponse]:
+        """Answer several order-entry requests with one SQLite commit (group commit).
+
+        Each request is its own SAVEPOINT, so a refusal or failure affects only itself; the
+        responses exist only after the shared COMMIT returned, so nothing is acknowledged
+        before it is durable. If that COMMIT fails, every request gets a retryable 500.
+        """
+        try:
+            with self.replica.group():
+                return [self.handle(req) for req in reqs]
+        except Exception:
+            log.exception("group commit of %d requests failed", len(reqs))
+            failed = ApiError(500, "INTERNAL_ERROR", "internal venue error", retryable=True)
+            return [failed.response() for _ in reqs]
+
+    def is_command(self, method: str, path: str) -> bool:
+        """Whether (method, path) is an order-entry/account command that may be grouped."""
+        try:
+            route, _ = _match(method, path)
+        except ApiError:
+            return False
+        return route.command
+
     def execute(
         self, build: Callable[[int], Command], guard: Callable[[], None] | None = None
     ) -> ApplyResult:
@@ -231,6 +255,21 @@ class Venue:
 
 def _match(method: str, path: str) -> tuple[Route, dict[str, str]]:
     """The route for (method, path); 404 ROUTE_NOT_FOUND or 405 METHOD_NOT_ALLOWED otherwise."""
+    route, params = _match_cached(method, path)
+    return route, dict(params)
+
+
+@functools.lru_cache(maxsize=1024)
+def _match_cached(method: str, path: str) -> tuple[Route, tuple[tuple[str, str], ...]]:
+    """`_scan` memoized: a pure function of (method, path), and the hot paths (order entry,
+    the caller's own reads) repeat, so they skip the linear regex scan. Refusals raise and
+    are never cached."""
+    route, params = _scan(method, path)
+    return route, tuple(params.items())
+
+
+def _scan(method: str, path: str) -> tuple[Route, dict[str, str]]:
+    """Try each route in order (first match wins)."""
     path = path.rstrip("/") or "/"
     allowed = False
     for route in ROUTES:

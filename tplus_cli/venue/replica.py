@@ -10,6 +10,7 @@ runs ahead of the journal.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from tplus_cli.venue.commands import Command, command_from_dict
@@ -109,7 +110,8 @@ class Replica:
         results: list[ApplyResult] = []
         try:
             with self.store.write():
-                self.catch_up()
+                if not self.store.in_group:  # a group caught up when it took the lock
+                    self.catch_up()
                 if guard is not None:
                     guard()
                 ts = max(now_ns, self.last_ts_ns)
@@ -128,6 +130,19 @@ class Replica:
                 self.reload()
             raise
         return results
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """Group commit: every `execute` inside is one SAVEPOINT of a single transaction that
+        commits when the block exits (nothing inside may be acknowledged before that). If the
+        group fails as a whole (COMMIT refused), memory is rebuilt from the store."""
+        try:
+            with self.store.group():
+                self.catch_up()
+                yield
+        except BaseException:
+            self.reload()
+            raise
 
     def _write_snapshot(self, seq: int) -> None:
         """Persist the state after `seq` (inside the current write transaction)."""

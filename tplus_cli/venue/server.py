@@ -21,7 +21,7 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,6 +129,38 @@ class Hub:
             self.pump()
 
 
+class GroupCommit:
+    """Order-entry requests that arrive in the same event-loop turn share one SQLite commit.
+
+    Each request waits on a future; the first one schedules a flush for the next turn, by
+    which time every request parsed in this turn has queued too. The flush runs them through
+    `Venue.handle_group` (one SAVEPOINT each, one COMMIT) and only then resolves the futures,
+    so no response leaves before its command is committed.
+    """
+
+    def __init__(self, venue: Venue, on_commit: Callable[[], None]) -> None:
+        self.venue = venue
+        self.on_commit = on_commit
+        self._pending: list[tuple[ApiRequest, asyncio.Future[ApiResponse]]] = []
+
+    def submit(self, req: ApiRequest) -> asyncio.Future[ApiResponse]:
+        """Queue one command request; the future resolves after its group committed."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[ApiResponse] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        self._pending.append((req, fut))
+        return fut
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        responses = self.venue.handle_group([req for req, _ in batch])
+        for (_, fut), resp in zip(batch, responses, strict=True):
+            if not fut.done():
+                fut.set_result(resp)
+        self.on_commit()
+
+
 def _to_response(resp: ApiResponse) -> Response:
     return Response(resp.body, status_code=resp.status, headers=dict(resp.headers))
 
@@ -136,6 +168,12 @@ def _to_response(resp: ApiResponse) -> Response:
 def build_app(venue: Venue) -> Starlette:
     """The ASGI app: every HTTP path goes to `venue.handle`, every WS path to `venue.open_stream`."""
     hub_box: list[Hub] = []
+
+    def notify() -> None:
+        if hub_box:
+            hub_box[0].notify()
+
+    group = GroupCommit(venue, notify)
 
     async def http_endpoint(request: Request) -> Response:
         buf = bytearray()
@@ -152,9 +190,11 @@ def build_app(venue: Venue) -> Starlette:
             headers={k.lower(): v for k, v in request.headers.items()},
             body=body,
         )
+        if venue.is_command(req.method, req.path):
+            return _to_response(await group.submit(req))
         resp = venue.handle(req)
-        if req.method != "GET" and hub_box:
-            hub_box[0].notify()
+        if req.method != "GET":
+            notify()
         return _to_response(resp)
 
     async def ws_endpoint(websocket: WebSocket) -> None:

@@ -116,6 +116,7 @@ class Store:
             str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
         )
         self._in_tx = False
+        self._group = False
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
@@ -160,9 +161,44 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[None]:
-        """A write transaction: BEGIN IMMEDIATE (waits for other writers), COMMIT or ROLLBACK."""
+        """A write transaction: BEGIN IMMEDIATE (waits for other writers), COMMIT or ROLLBACK.
+
+        Inside `group()` it is a SAVEPOINT instead: it rolls back alone on error, and its
+        changes become durable only when the whole group commits.
+        """
         if self._in_tx:
             raise StoreError("nested write transaction")
+        with self._savepoint() if self._group else self._transaction():
+            yield
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """Group commit: one BEGIN IMMEDIATE ... COMMIT around many `write()` units.
+
+        The caller must not report any unit as done before this block has exited without an
+        exception: that exit is the COMMIT. If COMMIT fails, every unit is rolled back.
+        """
+        if self._in_tx or self._group:
+            raise StoreError("nested write transaction")
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._group = True
+        try:
+            yield
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:  # also when COMMIT itself failed
+                self._conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._group = False
+
+    @property
+    def in_group(self) -> bool:
+        """Whether a group commit is open (its write lock is held since it began)."""
+        return self._group
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
         self._conn.execute("BEGIN IMMEDIATE")
         self._in_tx = True
         try:
@@ -172,6 +208,21 @@ class Store:
             if self._conn.in_transaction:  # also when COMMIT itself failed
                 self._conn.execute("ROLLBACK")
             raise
+        finally:
+            self._in_tx = False
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        self._conn.execute("SAVEPOINT unit")
+        self._in_tx = True
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK TO unit")
+            self._conn.execute("RELEASE unit")
+            raise
+        else:
+            self._conn.execute("RELEASE unit")
         finally:
             self._in_tx = False
 
