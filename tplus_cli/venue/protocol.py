@@ -68,7 +68,10 @@ class ApiError(Exception):
 
 def dumps(obj: object) -> bytes:
     """Compact UTF-8 JSON; ints stay ints (money is never a float)."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODE(obj).encode("utf-8")
+
+
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def json_response(obj: object, status: int = 200) -> ApiResponse:
