@@ -24,12 +24,14 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tplus_cli.venue.clock import SystemClock
@@ -165,7 +167,7 @@ def _to_response(resp: ApiResponse) -> Response:
     return Response(resp.body, status_code=resp.status, headers=dict(resp.headers))
 
 
-def build_app(venue: Venue) -> Starlette:
+def build_app(venue: Venue) -> ASGIApp:
     """The ASGI app: every HTTP path goes to `venue.handle`, every WS path to `venue.open_stream`."""
     hub_box: list[Hub] = []
 
@@ -245,13 +247,61 @@ def build_app(venue: Venue) -> Starlette:
                     await t
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    return Starlette(
+    starlette_app = Starlette(
         routes=[
             Route("/{path:path}", http_endpoint, methods=methods),
             WebSocketRoute("/{path:path}", ws_endpoint),
         ],
         lifespan=lifespan,
     )
+    lean = frozenset(methods)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        """REST straight from the ASGI scope (the hot path: no Request/Response objects, no
+        middleware stack); WebSockets, lifespan and other methods (HEAD, OPTIONS) go through
+        Starlette exactly as before."""
+        if scope["type"] != "http" or scope["method"] not in lean:
+            await starlette_app(scope, receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_BODY_BYTES:
+                too_big = ApiError(413, "PAYLOAD_TOO_LARGE", "request body over 1 MiB")
+                await _send(send, too_big.response())
+                return
+        req = ApiRequest(
+            method=scope["method"],
+            path=scope["path"],
+            query=dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)),
+            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+            body=body,
+        )
+        if venue.is_command(req.method, req.path):
+            await _send(send, await group.submit(req))
+            return
+        resp = venue.handle(req)
+        if req.method != "GET":
+            notify()
+        await _send(send, resp)
+
+    return app
+
+
+async def _send(send: Send, resp: ApiResponse) -> None:
+    """Write an ApiResponse as ASGI messages (headers as Starlette's Response would set them)."""
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items()]
+    if not any(k == b"content-length" for k, _ in headers) and not (
+        resp.status < 200 or resp.status in (204, 304)
+    ):
+        headers.append((b"content-length", str(len(resp.body)).encode("latin-1")))
+    await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+    await send({"type": "http.response.body", "body": resp.body})
 
 
 async def _control(websocket: WebSocket, venue: Venue, headers: dict[str, str], hub: Hub) -> None:
