@@ -404,6 +404,16 @@ def _rejected(code: str | None, message: str) -> str:
     return f"rejected ({code}): {message}" if code else f"rejected: {message}"
 
 
+_HINTS = {
+    "ASSET_NOT_FOUND": "tplus markets lists the symbols this venue trades",
+    "MARKET_NOT_FOUND": "tplus markets lists the symbols this venue trades",
+    "ORDER_NOT_FOUND": "tplus order list shows your orders and their ids",
+    "INSUFFICIENT_BALANCE": "tplus balances shows what is available",
+    "INSUFFICIENT_MARGIN_BALANCE": "tplus balances shows what is available",
+}
+"""Next steps for venue codes a user can act on (the error line says what, the hint how)."""
+
+
 def translate(exc: BaseException) -> TplusError | None:
     """Map a client error to the CLI error tree (None if `exc` is not a client error)."""
     if isinstance(exc, TplusError):
@@ -414,12 +424,20 @@ def translate(exc: BaseException) -> TplusError | None:
     code: str | None = exc.code
     message: str = exc.message
     details: dict[str, Any] = dict(exc.details)
+    hint = _HINTS.get(code or "")
     if isinstance(exc, errors.AuthFailed):
-        return AuthError(message, code=code or "AUTH", details=details)
+        return AuthError(
+            message,
+            code=code or "AUTH",
+            hint="check the key and profile: tplus profile show --sources",
+            details=details,
+        )
     if isinstance(exc, errors.Rejected):
         if exc.order_id:
             details.setdefault("order_id", exc.order_id)
-        return RejectedError(_rejected(code, message), code=code or "REJECTED", details=details)
+        return RejectedError(
+            _rejected(code, message), code=code or "REJECTED", hint=hint, details=details
+        )
     if isinstance(exc, errors.RateLimited):
         hint = f"retry after {exc.retry_after:g} s" if exc.retry_after else "retry later"
         return RateLimitedError(message, code=code or "RATE_LIMITED", hint=hint, details=details)
@@ -431,12 +449,14 @@ def translate(exc: BaseException) -> TplusError | None:
             details=details,
         )
     if isinstance(exc, errors.InvalidInput):
-        return UsageError(message, code=code or "INVALID_INPUT", details=details)
+        return UsageError(message, code=code or "INVALID_INPUT", hint=hint, details=details)
     if isinstance(exc, errors.NotFound):
-        return UsageError(message, code=code or "NOT_FOUND", details=details)
+        return UsageError(message, code=code or "NOT_FOUND", hint=hint, details=details)
     if type(exc) is errors.ClientError and exc.status is not None and 400 <= exc.status < 500:
         # A 4xx that no §7.2 rule names (e.g. INSUFFICIENT_BALANCE): the venue said no.
-        return RejectedError(_rejected(code, message), code=code or "REJECTED", details=details)
+        return RejectedError(
+            _rejected(code, message), code=code or "REJECTED", hint=hint, details=details
+        )
     if code == "STREAM_GAVE_UP":
         hint = "is the venue up? check `tplus profile show`; omit --max-retries to retry forever"
     else:

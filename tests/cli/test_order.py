@@ -140,6 +140,22 @@ def test_insufficient_balance_is_a_rejection(tplus: Tplus) -> None:
     one_line_error(tplus("order place BTC buy 1000 --price 60000"), 5)
 
 
+@pytest.mark.parametrize(
+    ("args", "code", "hint"),
+    [
+        ("order place DOGE buy 1 --price 1", 2, "tplus markets"),
+        ("order show nosuchorder", 2, "tplus order list"),
+        ("order place BTC buy 1000 --price 60000", 5, "tplus balances"),
+    ],
+)
+def test_actionable_errors_carry_a_hint(tplus: Tplus, args: str, code: int, hint: str) -> None:
+    """An error the user can act on says how: the JSON error has a hint, the table form a line."""
+    res = tplus(f"{args} -o json")
+    assert res.exit_code == code and hint in res.error()["hint"]
+    table = tplus(f"{args} -o table")
+    assert table.stderr.splitlines()[-1] == f"Hint: {res.error()['hint']}"
+
+
 def test_list_show_and_filters(tplus: Tplus) -> None:
     """list shows our orders oldest first; --open and --symbol filter; show finds one."""
     first = place(tplus, f"BTC buy 0.01 --price {FAR_BID}")
