@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 
-from tplus_cli.venue.commands import Command, CreateOrder
+from core_helpers import BTC, A, limit
+
+from tplus_cli.venue.commands import Command, CreateOrder, EnsureUser
 from tplus_cli.venue.exchange import Exchange
 from tplus_cli.venue.simulate import STEP_NS, Simulator
 
@@ -76,3 +79,25 @@ def test_simulated_accounts_are_market_makers_with_their_own_keys() -> None:
     assert ex.inventory_json(sim.maker)["is_mm"] is True
     assert ex.inventory_json(sim.taker)["is_mm"] is False
     assert Simulator(9).maker == sim.maker and Simulator(10).maker != sim.maker
+
+
+def test_simulated_accounts_keep_no_history_but_users_do() -> None:
+    """Bots list only live orders and keep no trades (snapshots stay small); a user who
+    trades with them keeps both, and the no-history set survives a snapshot round trip."""
+    ex = Exchange()
+    sim = Simulator(4)
+    run(sim, ex, 2)
+    ex.apply(EnsureUser(T0, A))
+    best_ask = Decimal(ex.book_json(BTC)["asks"][0][0])
+    take = limit(A, "take-1", "buy", int(best_ask * 10), 100, ts=T0 + 1)  # 0.001 BTC
+    assert ex.apply(take).error is None
+    run(sim, ex, 60, start=T0 + 2 * STEP_NS)
+    assert {sim.maker, sim.taker} == ex.no_history
+    for bot in (sim.maker, sim.taker):
+        assert all(row["status"] not in ("Filled", "Cancelled") for row in ex.user_orders_json(bot))
+        assert bot not in ex.user_trades
+    assert [t["order_id"] for t in ex.user_trades[A]] == ["take-1"]
+    assert [r["order_id"] for r in ex.user_orders_json(A)] == ["take-1"]
+    state = ex.snapshot()
+    assert state["no_history"] == sorted((sim.maker, sim.taker))
+    assert Exchange.restore(state).snapshot() == state

@@ -116,7 +116,8 @@ class EnsureUser:
     """Create and fund an account once (paper money); a no-op for a known account.
 
     `grants` maps sub-account index strings to {asset id: inventory amount string}; None means
-    the exchange's FundingConfig.
+    the exchange's FundingConfig. `history=False` makes an account that keeps no finished
+    orders or trades (the simulator's bots: nobody lists them, and snapshots stay small).
     """
 
     kind: ClassVar[str] = "EnsureUser"
@@ -124,6 +125,7 @@ class EnsureUser:
     user: str
     grants: Mapping[str, Mapping[str, str]] | None = None
     market_maker: bool = False
+    history: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
@@ -138,6 +140,7 @@ class EnsureUser:
             "user": self.user,
             "grants": grants,
             "market_maker": self.market_maker,
+            "history": self.history,
         }
 
 
@@ -189,6 +192,7 @@ def command_from_dict(data: Mapping[str, Any]) -> Command:
                 str(data["user"]),
                 None if grants is None else {str(k): dict(v) for k, v in grants.items()},
                 bool(data.get("market_maker", False)),
+                bool(data.get("history", True)),
             )
         if kind == Tick.kind:
             return Tick(ts)

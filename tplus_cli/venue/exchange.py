@@ -183,6 +183,7 @@ class Exchange:
         self.finished: dict[str, deque[tuple[str, str]]] = {}
         self.user_trades: dict[str, deque[dict[str, Any]]] = {}
         self.recent_ids: dict[str, OrderedDict[str, None]] = {}
+        self.no_history: set[str] = set()  # accounts that keep no finished orders or trades
         self.nonces: dict[str, int] = {}
         self.last_tick_ns = 0
         self._events: list[Event] = []
@@ -411,6 +412,8 @@ class Exchange:
             if any(v < 0 for assets in grants.values() for v in assets.values()):
                 raise LedgerError(400, "INVALID_REQUEST", "funding grants must not be negative")
         created = self.ledger.ensure_user(command.user, grants, market_maker=command.market_maker)
+        if created and not command.history:
+            self.no_history.add(command.user)
         return {"user": command.user, "created": created}
 
     # ================================================================= engine events
@@ -451,6 +454,9 @@ class Exchange:
 
     def _retire(self, user: str, key: tuple[str, str]) -> None:
         """Remember a finished order for listings, forgetting the oldest beyond the limit."""
+        if user in self.no_history:
+            self.orders[user].pop(key, None)
+            return
         order = self.orders[user].get(key)
         if order is not None:
             order.meta = None  # the signed order was echoed in Created; listings do not need it
@@ -501,8 +507,9 @@ class Exchange:
             self._emit(f"user_trades/{order.user}", user_trade)
             confirmed = {**user_trade, "status": "Confirmed"}
             self._emit(f"user_trades/{order.user}", confirmed)
-            history = self.user_trades.setdefault(order.user, deque(maxlen=TRADE_HISTORY))
-            history.append(confirmed)
+            if order.user not in self.no_history:
+                history = self.user_trades.setdefault(order.user, deque(maxlen=TRADE_HISTORY))
+                history.append(confirmed)
 
     def _flush(self, now: int) -> None:
         """Emit one depth diff, ticker and kline frame per market that changed, then positions."""
@@ -811,6 +818,7 @@ class Exchange:
             },
             "user_trades": {u: list(t) for u, t in sorted(self.user_trades.items())},
             "recent_ids": {u: list(ids) for u, ids in sorted(self.recent_ids.items())},
+            "no_history": sorted(self.no_history),
             "nonces": dict(sorted(self.nonces.items())),
             "last_tick_ns": self.last_tick_ns,
         }
@@ -859,6 +867,7 @@ class Exchange:
             ex.user_trades[user] = deque((dict(t) for t in trades), maxlen=TRADE_HISTORY)
         for user, ids in data["recent_ids"].items():
             ex.recent_ids[user] = OrderedDict((i, None) for i in ids)
+        ex.no_history = set(data.get("no_history", ()))  # absent before it existed
         ex.nonces = {u: int(n) for u, n in data["nonces"].items()}
         ex.last_tick_ns = int(data["last_tick_ns"])
         for market in ex.markets.values():

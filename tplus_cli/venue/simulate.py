@@ -84,7 +84,9 @@ class Simulator:
         grants = {"1": dict.fromkeys(("0", *[m.asset_id for m in self.markets]), SIM_FUNDING)}
         for user in (self.maker, self.taker):
             if not exchange.has_user(user):
-                commands.append(EnsureUser(now_ns, user, grants, market_maker=user == self.maker))
+                commands.append(
+                    EnsureUser(now_ns, user, grants, market_maker=user == self.maker, history=False)
+                )
         for config in self.markets:
             if exchange.market(config.asset_id) is None:
                 continue
