@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from service_helpers import BTC, SEED_A, SEED_B, T0, Caller, error_code, open_venue
+from service_helpers import BTC, T0, Caller, error_code
 
 from tplus_cli.client import signing
 from tplus_cli.venue.auth import canonical_user
@@ -19,28 +15,6 @@ from tplus_cli.venue.protocol import ApiRequest, ApiResponse
 from tplus_cli.venue.streams import Subscription
 
 USDC_18 = 10**18
-
-
-@pytest.fixture
-def clock() -> StepClock:
-    return StepClock(T0)
-
-
-@pytest.fixture
-def venue(tmp_path: Path, clock: StepClock) -> Iterator[Venue]:
-    v = open_venue(tmp_path / "venue.sqlite3", clock)
-    yield v
-    v.store.close()
-
-
-@pytest.fixture
-def alice(venue: Venue) -> Caller:
-    return Caller(venue, SEED_A).login()
-
-
-@pytest.fixture
-def bob(venue: Venue) -> Caller:
-    return Caller(venue, SEED_B).login()
 
 
 def get(venue: Venue, path: str, **query: str) -> ApiResponse:

@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from service_helpers import BTC, SEED_A, SEED_B, T0, Caller, error_code, open_venue
+from service_helpers import BTC, SEED_A, SEED_B, T0, Caller, error_code
 
 from tplus_cli.client import signing
 from tplus_cli.venue.auth import TOKEN_TTL_NS
 from tplus_cli.venue.clock import StepClock
 from tplus_cli.venue.handlers import Venue
-
-
-@pytest.fixture
-def clock() -> StepClock:
-    return StepClock(T0)
-
-
-@pytest.fixture
-def venue(tmp_path: Path, clock: StepClock) -> Iterator[Venue]:
-    v = open_venue(tmp_path / "venue.sqlite3", clock)
-    yield v
-    v.store.close()
-
-
-@pytest.fixture
-def alice(venue: Venue) -> Caller:
-    return Caller(venue, SEED_A).login()
-
-
-@pytest.fixture
-def bob(venue: Venue) -> Caller:
-    return Caller(venue, SEED_B).login()
 
 
 def _state(venue: Venue, *callers: Caller) -> tuple[Any, ...]:

@@ -180,17 +180,12 @@ class Store:
         """
         if self._in_tx or self._group:
             raise StoreError("nested write transaction")
-        self._conn.execute("BEGIN IMMEDIATE")
-        self._group = True
-        try:
-            yield
-            self._conn.execute("COMMIT")
-        except BaseException:
-            if self._conn.in_transaction:  # also when COMMIT itself failed
-                self._conn.execute("ROLLBACK")
-            raise
-        finally:
-            self._group = False
+        with self._immediate():
+            self._group = True
+            try:
+                yield
+            finally:
+                self._group = False
 
     @property
     def in_group(self) -> bool:
@@ -198,9 +193,9 @@ class Store:
         return self._group
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def _immediate(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE (waits for other writers) ... COMMIT, or ROLLBACK on any error."""
         self._conn.execute("BEGIN IMMEDIATE")
-        self._in_tx = True
         try:
             yield
             self._conn.execute("COMMIT")
@@ -208,8 +203,15 @@ class Store:
             if self._conn.in_transaction:  # also when COMMIT itself failed
                 self._conn.execute("ROLLBACK")
             raise
-        finally:
-            self._in_tx = False
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._immediate():
+            self._in_tx = True
+            try:
+                yield
+            finally:
+                self._in_tx = False
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
