@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator
@@ -22,7 +24,7 @@ from tplus_cli.venue.clock import StepClock
 from tplus_cli.venue.embedded import EmbeddedVenue
 from tplus_cli.venue.handlers import Venue
 from tplus_cli.venue.owner import StoreOwnedError, current_owner, owner_path
-from tplus_cli.venue.server import QUEUE_LIMIT, Hub, is_loopback
+from tplus_cli.venue.server import QUEUE_LIMIT, SNAPSHOT_MIN_NEW, Hub, is_loopback
 from tplus_cli.venue.store import Store
 from tplus_cli.venue.streams import Subscription
 
@@ -45,7 +47,7 @@ def _login(http: httpx.Client) -> dict[str, str]:
     return {"Authorization": f"Bearer {token.json()['token']}", "User-Id": PK}
 
 
-def _order_body(order_id: str) -> dict[str, object]:
+def _order_body(order_id: str, lots: int = 1_000) -> dict[str, object]:
     now = time.time_ns()
     order = signing.order_object(
         signer=PK,
@@ -53,7 +55,7 @@ def _order_body(order_id: str) -> dict[str, object]:
         base_asset="2",
         price_decimals=1,
         quantity_decimals=5,
-        details=signing.limit_details(600_000, 1_000),
+        details=signing.limit_details(600_000, lots),
         side="buy",
         creation_timestamp_ns=now,
     )
@@ -79,6 +81,26 @@ def test_rest_and_the_user_order_stream(server: ServerProcess) -> None:
         assert frame["Created"]["user_order"]["order_id"] == "srv-1"  # type: ignore[index]
         rows = http.get(f"/orders/user/{PK}/2", headers=headers).json()
         assert [r["order_id"] for r in rows] == ["srv-1"]
+
+
+def test_a_lull_after_a_burst_of_orders_brings_a_snapshot(server: ServerProcess) -> None:
+    """Snapshots wait for order entry to pause (none stalls a burst) and then cover it all."""
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        headers = _login(http)
+        for i in range(SNAPSHOT_MIN_NEW):
+            resp = http.post("/orders/create", json=_order_body(f"b-{i}", 10), headers=headers)
+            assert resp.status_code == 200, resp.text
+    db = f"file:{server.db}?mode=ro"
+    with contextlib.closing(sqlite3.connect(db, uri=True)) as conn:
+        burst_end = conn.execute("SELECT MAX(seq) FROM journal").fetchone()[0]
+        assert burst_end > SNAPSHOT_MIN_NEW
+        deadline = time.monotonic() + 30  # a bound on waiting, not a speed assertion
+        while time.monotonic() < deadline:
+            snap = conn.execute("SELECT MAX(seq) FROM snapshots").fetchone()[0]
+            if snap is not None and snap >= burst_end:
+                break
+            time.sleep(0.1)
+        assert snap is not None and snap >= burst_end, (snap, burst_end)
 
 
 def test_oversized_body_is_refused(server: ServerProcess) -> None:

@@ -245,12 +245,12 @@ class Venue:
 
     def snapshot(self) -> None:
         """Snapshot the journal head so the next start replays nothing (best effort; the
-        server does this at clean shutdown, short-lived embedded users rely on the periodic
-        snapshots instead of paying for one per CLI invocation)."""
+        server does this in lulls and at clean shutdown, short-lived embedded users rely on
+        the periodic snapshots instead of paying for one per CLI invocation)."""
         try:
             self.replica.snapshot_now()
         except Exception:  # a snapshot is an optimisation; the journal is the truth
-            log.exception("snapshot at close failed")
+            log.exception("snapshot failed")
 
 
 def _match(method: str, path: str) -> tuple[Route, dict[str, str]]:

@@ -77,6 +77,11 @@ class Replica:
             if len(rows) < 1000:
                 return applied
 
+    @property
+    def unsnapshotted(self) -> int:
+        """Commands applied by this replica since it last loaded or wrote a snapshot."""
+        return self.seq - self._snapshot_seq
+
     def _replay(self, row: JournalRow) -> None:
         """Re-apply one journaled command; deterministic, so the events are not needed."""
         self.exchange.apply(command_from_dict(row.command))

@@ -21,6 +21,7 @@ import logging
 import signal
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,9 @@ TICK_INTERVAL_S = 0.25  # simulator cadence
 SLOW_CONSUMER_CLOSE = 1013  # "try again later"
 GRACEFUL_SHUTDOWN_S = 5  # then open connections are closed: a stuck client never blocks exit
 MAX_BODY_BYTES = 1 << 20  # a batch of 50 signed orders is ~60 KB
-SERVER_SNAPSHOT_EVERY = 5000  # long-lived: snapshot less often, replay at most this at start
+SNAPSHOT_IDLE_S = 1.0  # snapshot once order entry has been quiet this long ...
+SNAPSHOT_MIN_NEW = 1000  # ... and at least this many commands are newer than the last one
+SNAPSHOT_MAX_NEW = 20_000  # under unbroken load, snapshot inline anyway: replay at start <~1.5 s
 
 
 @dataclass(eq=False)
@@ -143,6 +146,7 @@ class GroupCommit:
     def __init__(self, venue: Venue, on_commit: Callable[[], None]) -> None:
         self.venue = venue
         self.on_commit = on_commit
+        self.last_flush = 0.0  # time.monotonic() of the last group commit
         self._pending: list[tuple[ApiRequest, asyncio.Future[ApiResponse]]] = []
 
     def submit(self, req: ApiRequest) -> asyncio.Future[ApiResponse]:
@@ -160,6 +164,7 @@ class GroupCommit:
         for (_, fut), resp in zip(batch, responses, strict=True):
             if not fut.done():
                 fut.set_result(resp)
+        self.last_flush = time.monotonic()
         self.on_commit()
 
 
@@ -236,7 +241,7 @@ def build_app(venue: Venue) -> ASGIApp:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         hub = Hub(venue)
         hub_box.append(hub)
-        tasks = [asyncio.create_task(hub.run()), asyncio.create_task(_ticker(venue, hub))]
+        tasks = [asyncio.create_task(hub.run()), asyncio.create_task(_ticker(venue, hub, group))]
         try:
             yield
         finally:
@@ -331,8 +336,10 @@ async def _drain(websocket: WebSocket) -> None:
             return
 
 
-async def _ticker(venue: Venue, hub: Hub) -> None:
-    """Let venue time pass every TICK_INTERVAL_S (GTD expiry, and the simulator when on)."""
+async def _ticker(venue: Venue, hub: Hub, group: GroupCommit) -> None:
+    """Let venue time pass every TICK_INTERVAL_S (GTD expiry, and the simulator when on), and
+    snapshot in lulls of order entry, so a snapshot (~150 ms with thousands of resting
+    orders) stalls no burst of orders."""
     while True:
         await asyncio.sleep(TICK_INTERVAL_S)
         try:
@@ -340,6 +347,9 @@ async def _ticker(venue: Venue, hub: Hub) -> None:
                 hub.notify()
         except Exception:  # keep serving; the store rolled back and the replica reloaded
             log.exception("simulator tick failed")
+        quiet = time.monotonic() - group.last_flush >= SNAPSHOT_IDLE_S
+        if quiet and venue.replica.unsnapshotted >= SNAPSHOT_MIN_NEW:
+            venue.snapshot()
 
 
 class _Server(uvicorn.Server):
@@ -396,7 +406,7 @@ async def run(
     store = Store(db_path)
     try:
         venue = Venue(
-            store, SystemClock(), simulate=simulate, seed=seed, snapshot_every=SERVER_SNAPSHOT_EVERY
+            store, SystemClock(), simulate=simulate, seed=seed, snapshot_every=SNAPSHOT_MAX_NEW
         )
         sock = _bind(host, port)
         bound_host, bound_port = sock.getsockname()[:2]
