@@ -243,14 +243,17 @@ class Venue:
         """Stream cursor: the newest committed event id."""
         return self.store.last_event_id()
 
-    def snapshot(self) -> None:
+    def snapshot(self) -> bool:
         """Snapshot the journal head so the next start replays nothing (best effort; the
         server does this in lulls and at clean shutdown, short-lived embedded users rely on
-        the periodic snapshots instead of paying for one per CLI invocation)."""
+        the periodic snapshots instead of paying for one per CLI invocation). False if it
+        failed (logged)."""
         try:
             self.replica.snapshot_now()
         except Exception:  # a snapshot is an optimisation; the journal is the truth
             log.exception("snapshot failed")
+            return False
+        return True
 
 
 def _match(method: str, path: str) -> tuple[Route, dict[str, str]]:

@@ -54,6 +54,7 @@ MAX_BODY_BYTES = 1 << 20  # a batch of 50 signed orders is ~60 KB
 SNAPSHOT_IDLE_S = 1.0  # snapshot once order entry has been quiet this long ...
 SNAPSHOT_MIN_NEW = 1000  # ... and at least this many commands are newer than the last one
 SNAPSHOT_MAX_NEW = 20_000  # under unbroken load, snapshot inline anyway: replay at start <~1.5 s
+SNAPSHOT_RETRY_S = 60.0  # after a failed lull snapshot (disk full?), wait before trying again
 
 
 @dataclass(eq=False)
@@ -340,6 +341,7 @@ async def _ticker(venue: Venue, hub: Hub, group: GroupCommit) -> None:
     """Let venue time pass every TICK_INTERVAL_S (GTD expiry, and the simulator when on), and
     snapshot in lulls of order entry, so a snapshot (~150 ms with thousands of resting
     orders) stalls no burst of orders."""
+    retry_snapshot_at = 0.0
     while True:
         await asyncio.sleep(TICK_INTERVAL_S)
         try:
@@ -347,9 +349,10 @@ async def _ticker(venue: Venue, hub: Hub, group: GroupCommit) -> None:
                 hub.notify()
         except Exception:  # keep serving; the store rolled back and the replica reloaded
             log.exception("simulator tick failed")
-        quiet = time.monotonic() - group.last_flush >= SNAPSHOT_IDLE_S
-        if quiet and venue.replica.unsnapshotted >= SNAPSHOT_MIN_NEW:
-            venue.snapshot()
+        now = time.monotonic()
+        quiet = now - group.last_flush >= SNAPSHOT_IDLE_S and now >= retry_snapshot_at
+        if quiet and venue.replica.unsnapshotted >= SNAPSHOT_MIN_NEW and not venue.snapshot():
+            retry_snapshot_at = now + SNAPSHOT_RETRY_S  # one logged failure a minute, not 4/s
 
 
 class _Server(uvicorn.Server):
