@@ -116,6 +116,16 @@ class ClientBase:
     async def _read(self, path: str, *, auth: Auth, query: Query = ()) -> Any:
         return await retrying(self._retry, lambda: self._call("GET", path, auth=auth, query=query))
 
+    async def _read_stored(self, path: str, *, auth: Auth, query: Query = ()) -> Any | None:
+        """A read of per-user state: None when the venue says nothing is stored (a NotFound
+        with a code, e.g. an unknown user); a bare 404 (wrong path) still raises."""
+        try:
+            return await self._read(path, auth=auth, query=query)
+        except NotFound as exc:
+            if exc.code is None:
+                raise
+            return None
+
     # --- markets and assets -------------------------------------------------------------
 
     async def markets(self) -> list[Market]:

@@ -179,13 +179,8 @@ class Reader(ClientBase):
 
     async def inventory(self) -> Inventory:
         """Balances per sub-account and asset (human units); an unknown user has none."""
-        try:
-            payload = await self._read(f"/inventory/user/{self._pk()}", auth="R")
-        except NotFound as exc:
-            if exc.code is None:
-                raise
-            return Inventory(())
-        return parse_inventory(payload)
+        payload = await self._read_stored(f"/inventory/user/{self._pk()}", auth="R")
+        return Inventory(()) if payload is None else parse_inventory(payload)
 
     async def margin(self, sub_account: int | None = None) -> MarginInfo:
         """Margin health per sub-account, with positions."""
@@ -198,13 +193,8 @@ class Reader(ClientBase):
 
     async def solvency(self) -> Solvency:
         """Per sub-account solvency; an unknown user has no accounts."""
-        try:
-            payload = await self._read(f"/solvency/user/{self._pk()}", auth="R")
-        except NotFound as exc:
-            if exc.code is None:
-                raise
-            return Solvency({})
-        return parse_solvency(payload)
+        payload = await self._read_stored(f"/solvency/user/{self._pk()}", auth="R")
+        return Solvency({}) if payload is None else parse_solvency(payload)
 
     async def positions(self, sub_account: int | None = None) -> list[Position]:
         """Open margin positions (all sub-accounts, or one)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from tplus_cli.client import orders as build
-from tplus_cli.client.errors import NotFound, ServerError
+from tplus_cli.client.errors import ServerError
 from tplus_cli.client.reads import Reader
 from tplus_cli.client.wire import Position, WireError, items_of, parse_position
 from tplus_cli.client.wire_user import (
@@ -34,23 +34,16 @@ class UserReader(Reader):
         query: list[tuple[str, str]] = []
         if sub_account is not None:
             query.append(("sub_account", str(build.check_sub_account(sub_account))))
-        try:
-            payload = await self._read(f"/positions/{self._pk()}/{asset_id}", auth="R", query=query)
-        except NotFound as exc:
-            if exc.code is None:
-                raise
+        path = f"/positions/{self._pk()}/{asset_id}"
+        payload = await self._read_stored(path, auth="R", query=query)
+        if payload is None:
             return []
         return [parse_position(p) for p in items_of(payload, "positions")]
 
     async def multisig_config(self) -> MultisigConfig:
         """Our signer weights and thresholds; none stored (NotFound) means the §2.6 default."""
-        try:
-            payload = await self._read(f"/multisig/config/{self._pk()}", auth="R")
-        except NotFound as exc:
-            if exc.code is None:
-                raise
-            return DEFAULT_MULTISIG
-        return parse_multisig_config(payload)
+        payload = await self._read_stored(f"/multisig/config/{self._pk()}", auth="R")
+        return DEFAULT_MULTISIG if payload is None else parse_multisig_config(payload)
 
     async def open_interest(self, asset: str | int) -> OpenInterest:
         """Long and short open interest of one market (MDS `/openinterest/{asset}`)."""
