@@ -76,6 +76,18 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
     subprocess.run(["tmux", "-S", str(t.socket), "kill-server"], capture_output=True)
 
 
+def _watch_command(symbol: str, exit_file: Path, stty_file: Path) -> str:
+    """A shell line for the tmux pane: `book SYMBOL --watch` in our environment, then record
+    its exit code and the terminal modes it left behind, and keep the pane open."""
+    wanted = ("TPLUS_", "PYTHON", "NO_COLOR", "PATH", "HOME", "LANG", "LC_")
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sub_env().items() if k.startswith(wanted))
+    return (
+        f"cd {shlex.quote(str(REPO))} && env {env} {shlex.quote(sys.executable)} -m tplus_cli.app "
+        f"book {symbol} --watch; code=$?; stty -a > {shlex.quote(str(stty_file))}; "
+        f"echo EXIT=$code > {shlex.quote(str(exit_file))}; sleep 60"
+    )
+
+
 def test_watch_shows_an_order_placed_from_another_process_and_q_quits(
     tmux: Tmux, tmp_path: Path
 ) -> None:
@@ -83,13 +95,7 @@ def test_watch_shows_an_order_placed_from_another_process_and_q_quits(
     it is placed elsewhere; `-` shrinks it; `q` exits 0 with the terminal back in canonical mode."""
     assert tplus("order", "list", "-o", "json").returncode == 0  # creates the paper key
     exit_file, stty_file = tmp_path / "exit", tmp_path / "stty"
-    wanted = ("TPLUS_", "PYTHON", "NO_COLOR", "PATH", "HOME", "LANG", "LC_")
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sub_env().items() if k.startswith(wanted))
-    command = (
-        f"cd {shlex.quote(str(REPO))} && env {env} {shlex.quote(sys.executable)} -m tplus_cli.app "
-        f"book BTC --watch; code=$?; stty -a > {shlex.quote(str(stty_file))}; "
-        f"echo EXIT=$code > {shlex.quote(str(exit_file))}; sleep 60"
-    )
+    command = _watch_command("BTC", exit_file, stty_file)
     tmux("new-session", "-d", "-s", "watch", "-x", "120", "-y", "14", command)
     tmux.wait_for(lambda s: "[live]" in s and "depth 4 " in s, "a live view fitted to 14 rows")
     tmux("resize-window", "-t", "watch", "-x", "120", "-y", "40")
@@ -119,13 +125,7 @@ def test_watch_shows_an_order_placed_from_another_process_and_q_quits(
 def test_sigterm_stops_the_view_and_restores_the_terminal(tmux: Tmux, tmp_path: Path) -> None:
     """A termination signal ends the live view cleanly: exit 130, terminal back to normal."""
     exit_file, stty_file = tmp_path / "exit", tmp_path / "stty"
-    wanted = ("TPLUS_", "PYTHON", "NO_COLOR", "PATH", "HOME", "LANG", "LC_")
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sub_env().items() if k.startswith(wanted))
-    command = (
-        f"cd {shlex.quote(str(REPO))} && env {env} {shlex.quote(sys.executable)} -m tplus_cli.app "
-        f"book ETH --watch; code=$?; stty -a > {shlex.quote(str(stty_file))}; "
-        f"echo EXIT=$code > {shlex.quote(str(exit_file))}; sleep 60"
-    )
+    command = _watch_command("ETH", exit_file, stty_file)
     tmux("new-session", "-d", "-s", "watch", "-x", "120", "-y", "30", command)
     tmux.wait_for(lambda s: "[live]" in s, "the view to go live")
     shell = int(tmux("display-message", "-p", "-t", "watch", "#{pane_pid}").strip())
